@@ -1,0 +1,40 @@
+"""Merge the written-article parts (data/written/parts/*.jsonl, one file per
+writer) into data/written/articles.jsonl, with a fixed document-level split.
+
+    python annotation/merge_written.py
+"""
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from claimsort.corpus import assign_splits, validate_row, write_segment_table  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+FIELDS = ("doc_id", "sent_id", "text", "label", "outlet", "genre", "topic")
+
+
+def main():
+    rows = []
+    for part in sorted((ROOT / "data/written/parts").glob("*.jsonl")):
+        docs = {}
+        for lineno, line in enumerate(part.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            row = validate_row(json.loads(line), f"{part}:{lineno}", require_label=True)
+            docs.setdefault(row["doc_id"], []).append({k: row.get(k) for k in FIELDS})
+        for doc_id, doc in docs.items():
+            doc.sort(key=lambda r: r["sent_id"])
+            for i, r in enumerate(doc):  # renumber: a writer's retry may leave gaps
+                r["sent_id"] = i
+            rows.extend(doc)
+    splits = assign_splits(sorted({r["doc_id"] for r in rows}))
+    for r in rows:
+        r["source"] = "written"
+        r["split"] = splits[r["doc_id"]]
+    write_segment_table(rows, ROOT / "data/written/articles.jsonl")
+    print(f"{len({r['doc_id'] for r in rows})} articles, {len(rows)} segments")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,333 @@
+"""The segment table and the labelled corpus.
+
+The segment table is the interchange format of everything: JSONL rows
+``{"doc_id": str, "sent_id": int, "text": str, "label": str}`` (label optional
+for unlabelled input; extra keys are kept). Segments of a document are
+consecutive and ordered by ``sent_id``.
+
+The corpus has three sources:
+
+* ``written`` - articles written for this project, shipped in full in
+  ``data/written/articles.jsonl``;
+* ``ptc`` - real articles of the Propaganda Techniques Corpus, labelled as
+  stand-off annotations in ``data/annotations/ptc.jsonl`` (document id, SHA-256
+  of the source text, character offsets and label of each segment);
+* ``web`` - real news web pages, stand-off in
+  ``data/annotations/web-pages.jsonl`` (offsets into the page's visible text).
+
+Third-party text is never stored here: :func:`build_corpus` joins the
+annotations with the texts found in the directories the user points to.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from claimsort.labels import LABELS
+
+REQUIRED_FIELDS = ("doc_id", "sent_id", "text")
+SOURCES = ("written", "ptc", "web")
+SPLITS = ("train", "dev", "test")
+PTC_DIR_ENV = "CLAIMSORT_PTC_DIR"
+WEB_PAGES_DIR_ENV = "CLAIMSORT_WEB_PAGES_DIR"
+
+
+class DataError(ValueError):
+    """Bad input data; the message names the file and line."""
+
+
+# --------------------------------------------------------------------------- #
+# Segment tables
+# --------------------------------------------------------------------------- #
+def validate_row(row: object, where: str, require_label: bool) -> dict:
+    """Check one parsed row; `where` is "file:line" for the error message."""
+    if not isinstance(row, dict):
+        raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}")
+    for field in REQUIRED_FIELDS:
+        if field not in row:
+            raise DataError(f"{where}: missing field {field!r}")
+    if not isinstance(row["doc_id"], str) or not row["doc_id"]:
+        raise DataError(f"{where}: 'doc_id' must be a non-empty string, got {row['doc_id']!r}")
+    if isinstance(row["sent_id"], bool) or not isinstance(row["sent_id"], int):
+        raise DataError(f"{where}: 'sent_id' must be an integer, got {row['sent_id']!r}")
+    if not isinstance(row["text"], str) or not row["text"].strip():
+        raise DataError(f"{where}: empty text")
+    label = row.get("label")
+    if label is None:
+        if require_label:
+            raise DataError(f"{where}: missing field 'label'")
+    elif label not in LABELS:
+        raise DataError(f"{where}: unknown label {label!r} (expected one of {', '.join(LABELS)})")
+    return row
+
+
+def iter_segment_table(path: str | Path, require_label: bool = False) -> Iterator[dict]:
+    """Validated rows of a JSONL segment table, one at a time."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    seen: set[tuple[str, int]] = set()
+    finished_docs: set[str] = set()
+    current_doc, last_sent_id = None, None
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            where = f"{path}:{lineno}"
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"{where}: bad JSON ({e.msg} at column {e.colno})") from None
+            row = validate_row(row, where, require_label)
+            key = (row["doc_id"], row["sent_id"])
+            if key in seen:
+                raise DataError(f"{where}: duplicate (doc_id, sent_id) {key}")
+            seen.add(key)
+            if row["doc_id"] != current_doc:
+                if row["doc_id"] in finished_docs:
+                    raise DataError(f"{where}: segments of document {row['doc_id']!r} are not consecutive")
+                if current_doc is not None:
+                    finished_docs.add(current_doc)
+                current_doc, last_sent_id = row["doc_id"], None
+            if last_sent_id is not None and row["sent_id"] < last_sent_id:
+                raise DataError(f"{where}: sent_id {row['sent_id']} comes after {last_sent_id} in document {row['doc_id']!r}")
+            last_sent_id = row["sent_id"]
+            yield row
+
+
+def read_segment_table(path: str | Path, require_label: bool = False) -> list[dict]:
+    return list(iter_segment_table(path, require_label))
+
+
+def load_segment_table(path: str | Path, require_label: bool = True):
+    """A validated segment table as a `datasets.Dataset`."""
+    import datasets
+
+    rows = read_segment_table(path, require_label)
+    if not rows:
+        raise DataError(f"{path}: no segments")
+    return datasets.Dataset.from_list(rows)
+
+
+def write_segment_table(rows: Iterable[dict], path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+
+
+def group_documents(rows: Iterable[dict]) -> list[list[dict]]:
+    """Rows grouped into documents (rows of a document are consecutive)."""
+    docs: list[list[dict]] = []
+    for row in rows:
+        if docs and docs[-1][0]["doc_id"] == row["doc_id"]:
+            docs[-1].append(row)
+        else:
+            docs.append([row])
+    return docs
+
+
+# --------------------------------------------------------------------------- #
+# Stand-off annotations joined with third-party text
+# --------------------------------------------------------------------------- #
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def read_standoff(path: Path) -> list[dict]:
+    """Records of a stand-off annotation file (one document per line)."""
+    records = []
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"{path}:{lineno}: bad JSON ({e.msg})") from None
+            for key in ("doc_id", "path", "sha256", "split", "segments"):
+                if key not in rec:
+                    raise DataError(f"{path}:{lineno}: missing field {key!r}")
+            for start, end, label in rec["segments"]:
+                if label not in LABELS:
+                    raise DataError(f"{path}:{lineno}: unknown label {label!r}")
+            rec["_where"] = f"{path}:{lineno}"
+            records.append(rec)
+    return records
+
+
+def _check_dir(directory: str | Path, what: str, env: str) -> Path:
+    directory = Path(directory).expanduser()
+    if not directory.is_dir():
+        raise DataError(f"{what} directory {directory} (from config or ${env}) does not exist")
+    return directory
+
+
+def _join(rec: dict, text: str, source: str, extra: dict) -> list[dict]:
+    rows = []
+    for sent_id, (start, end, label) in enumerate(rec["segments"]):
+        rows.append({
+            "doc_id": rec["doc_id"], "sent_id": sent_id, "text": text[start:end], "label": label,
+            "source": source, "outlet": rec.get("outlet", source), "split": rec["split"], **extra,
+        })
+    return rows
+
+
+def build_ptc(annotations: Path, ptc_dir: str | Path) -> list[dict]:
+    """Join the PTC stand-off annotations with the article texts in `ptc_dir`."""
+    ptc_dir = _check_dir(ptc_dir, "PTC", PTC_DIR_ENV)
+    rows, missing, changed = [], [], []
+    for rec in read_standoff(annotations):
+        path = ptc_dir / rec["path"]
+        if not path.is_file():
+            missing.append(rec["path"])
+            continue
+        text = path.read_text(encoding="utf-8")
+        if sha256(text) != rec["sha256"]:
+            changed.append(rec["path"])
+            continue
+        rows.extend(_join(rec, text, "ptc", {}))
+    _raise_incomplete("PTC", ptc_dir, missing, changed)
+    return rows
+
+
+def build_web(annotations: Path, web_dir: str | Path) -> list[dict]:
+    """Join the web-page stand-off annotations with the pages in `web_dir`."""
+    from claimsort.webpages import read_page
+    from claimsort.segmentation import html_to_text
+
+    web_dir = _check_dir(web_dir, "Web-pages", WEB_PAGES_DIR_ENV)
+    rows, missing, changed = [], [], []
+    for rec in read_standoff(annotations):
+        path = web_dir / rec["path"]
+        if not path.is_file():
+            missing.append(rec["path"])
+            continue
+        html = read_page(path)
+        if sha256(html) != rec["sha256"]:
+            changed.append(rec["path"])
+            continue
+        text = html_to_text(html)
+        if sha256(text) != rec["text_sha256"]:
+            raise DataError(
+                f"{rec['_where']}: the visible text extracted from {path} differs from the annotated one; "
+                "html-text changed its output: install the pinned version (requirements.txt)"
+            )
+        rows.extend(_join(rec, text, "web", {}))
+    _raise_incomplete("Web-pages", web_dir, missing, changed)
+    return rows
+
+
+def _raise_incomplete(what: str, directory: Path, missing: list[str], changed: list[str]) -> None:
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} annotated documents are missing: {', '.join(missing[:20])}"
+                        + (" ..." if len(missing) > 20 else ""))
+    if changed:
+        problems.append(f"{len(changed)} documents differ from the annotated text (SHA-256 mismatch): "
+                        + ", ".join(changed[:20]) + (" ..." if len(changed) > 20 else ""))
+    if problems:
+        raise DataError(f"{what} directory {directory} is incomplete: " + "; ".join(problems))
+
+
+def load_written(path: Path) -> list[dict]:
+    rows = read_segment_table(path, require_label=True)
+    for row in rows:
+        row.setdefault("source", "written")
+    return rows
+
+
+@dataclass
+class CorpusPaths:
+    """Where the corpus pieces are; None for a third-party directory means 'not given'."""
+    written: str = "data/written/articles.jsonl"
+    ptc_annotations: str = "data/annotations/ptc.jsonl"
+    web_annotations: str = "data/annotations/web-pages.jsonl"
+    ptc_dir: str | None = None
+    web_pages_dir: str | None = None
+
+
+def resolve_dirs(ptc_dir: str | None, web_pages_dir: str | None) -> tuple[str | None, str | None]:
+    """Config keys win; otherwise the environment variables; otherwise not given."""
+    return (ptc_dir or os.environ.get(PTC_DIR_ENV) or None,
+            web_pages_dir or os.environ.get(WEB_PAGES_DIR_ENV) or None)
+
+
+def build_corpus(paths: CorpusPaths, root: Path = Path(".")) -> list[dict]:
+    """All labelled segments whose text is present: written always, PTC and web
+    pages when their directory is given (a given but missing or incomplete
+    directory is an error, never a silent fallback)."""
+    ptc_dir, web_dir = resolve_dirs(paths.ptc_dir, paths.web_pages_dir)
+    rows = load_written(root / paths.written)
+    if ptc_dir:
+        rows += build_ptc(root / paths.ptc_annotations, ptc_dir)
+    if web_dir:
+        rows += build_web(root / paths.web_annotations, web_dir)
+    check_splits(rows)
+    return rows
+
+
+# --------------------------------------------------------------------------- #
+# Splits
+# --------------------------------------------------------------------------- #
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    return " ".join(re.findall(r"\w+", text))
+
+
+def check_splits(rows: list[dict]) -> None:
+    """Fail if a document, or an identical non-boilerplate segment, is in two splits."""
+    doc_split: dict[str, str] = {}
+    text_split: dict[str, tuple[str, str]] = {}
+    for row in rows:
+        split = row.get("split")
+        if split not in SPLITS:
+            raise DataError(f"document {row['doc_id']}: split {split!r} is not one of {SPLITS}")
+        if doc_split.setdefault(row["doc_id"], split) != split:
+            raise DataError(f"document {row['doc_id']} appears in splits {doc_split[row['doc_id']]} and {split}")
+        if row["label"] == "boilerplate":
+            continue
+        key = normalise(row["text"])
+        if len(key) < 20:  # short lines ("Read more", a name) recur legitimately
+            continue
+        first = text_split.setdefault(key, (split, row["doc_id"]))
+        if first[0] != split:
+            raise DataError(
+                f"segment {row['doc_id']}#{row['sent_id']} ({row['text'][:60]!r}) also appears in "
+                f"document {first[1]} of split {first[0]}: split leakage"
+            )
+
+
+def split_rows(rows: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {s: [] for s in SPLITS}
+    for row in rows:
+        out[row["split"]].append(row)
+    return out
+
+
+def assign_splits(doc_ids: list[str], fractions=(0.7, 0.15, 0.15), seed: int = 13) -> dict[str, str]:
+    """A fixed document-level split (used once, when annotations are created)."""
+    ids = sorted(doc_ids)
+    random.Random(seed).shuffle(ids)
+    n_train = round(len(ids) * fractions[0])
+    n_dev = round(len(ids) * fractions[1])
+    return {d: ("train" if i < n_train else "dev" if i < n_train + n_dev else "test") for i, d in enumerate(ids)}
+
+
+def fingerprint(rows: list[dict]) -> str:
+    """SHA-256 over the (doc_id, sent_id, text, label, split) of every row."""
+    h = hashlib.sha256()
+    for row in rows:
+        h.update(json.dumps([row["doc_id"], row["sent_id"], row["text"], row.get("label"), row.get("split")],
+                            ensure_ascii=False).encode())
+    return h.hexdigest()

@@ -1,0 +1,169 @@
+"""Hugging Face Hub: the model card of a model folder, and pushing the folder.
+
+    python -m claimsort.hub push models/NAME --repo-id USER/NAME [--private]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from claimsort.labels import LABELS
+
+LICENSE = "apache-2.0"
+DATASET_ID = "claimsort-corpus"
+
+
+def _card_data(cfg, results: dict):
+    from huggingface_hub import EvalResult, ModelCardData
+
+    eval_results = []
+    for split, m in results.items():
+        for metric_type, name, value in (("f1", "macro-F1", m["macro_f1"]), ("accuracy", "accuracy", m["accuracy"])):
+            eval_results.append(EvalResult(
+                task_type="text-classification", task_name="Claim-type classification of news segments",
+                dataset_type=DATASET_ID, dataset_name=f"claimsort corpus ({split})", dataset_split=split,
+                metric_type=metric_type, metric_name=f"{name} ({split})", metric_value=round(value, 4)))
+    base = cfg.model.base_model if cfg.model.family == "transformer" else None
+    if base == "all-MiniLM-L6-v2":
+        base = "sentence-transformers/all-MiniLM-L6-v2"
+    return ModelCardData(
+        language="en", license=LICENSE, library_name="transformers" if base else "sklearn",
+        pipeline_tag="text-classification", base_model=base, datasets=[DATASET_ID],
+        tags=["text-classification", "news", "claims", "claimsort"],
+        model_name=f"claimsort-{cfg.name}", eval_results=eval_results or None,
+    )
+
+
+def _results_table(results: dict) -> str:
+    if not results:
+        return "No evaluation was run for this model folder."
+    lines = ["| split | segments | macro-F1 (95% CI) | accuracy | " + " | ".join(f"F1 {l}" for l in LABELS) + " |",
+             "|---|---|---|---|" + "---|" * len(LABELS)]
+    for split, m in results.items():
+        ci = m.get("macro_f1_ci95")
+        per = " | ".join(
+            f"{m['per_class'][l]['f1']:.3f}" + (f" [{m['per_class'][l]['f1_ci95'][0]:.2f}, {m['per_class'][l]['f1_ci95'][1]:.2f}]"
+                                                 if "f1_ci95" in m["per_class"][l] else "") for l in LABELS)
+        ci_text = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
+        lines.append(f"| {split} | {m['n_segments']} | {m['macro_f1']:.4f}{ci_text} | {m['accuracy']:.4f} | {per} |")
+    return "\n".join(lines)
+
+
+CARD_TEMPLATE = """---
+{card_data}
+---
+
+# claimsort-{name}
+
+Sorts every segment (sentence, or stand-alone line) of a news article or web page into one of four classes:
+`official_claim`, `reported_statement`, `editorial_skepticism`, `boilerplate`. Trained with
+[claimsort](https://github.com/) from the config `{config_name}` (resolved config in `config.yaml`, run record in
+`run.json`: git commit `{commit}`, seed {seed}).
+
+## Intended use
+Research on how news text relays official claims, reportage and editorial doubt; structuring article
+collections; removing page furniture (the `boilerplate` class) before further analysis. It is not a fact-checker:
+a segment labelled `official_claim` says who asserts it, not whether it is true, and `editorial_skepticism`
+marks the writer's own doubt or opinion, not misinformation.
+
+## Label scheme
+| id | label | in one line |
+|---|---|---|
+| 0 | `official_claim` | what a public authority asserts, as the article relays it |
+| 1 | `reported_statement` | reportage: what anyone else said, and the article's neutral account of events |
+| 2 | `editorial_skepticism` | the writer's own voice: doubt, dispute, criticism, argument, opinion |
+| 3 | `boilerplate` | not part of the article: page furniture and publication metadata |
+
+## Model
+- Family: {family}; base model: {base_model}
+- Input: {input_desc}
+
+## Training data
+The claimsort corpus (see `data/README.md` in the repository): articles written for the project (always), real
+news articles of the Propaganda Techniques Corpus and real news web pages (stand-off annotations, used when
+their text is present). Sources used in this run: {sources}. Training segments per label:
+{train_counts}.
+
+## Evaluation
+Test figures are measured on held-out documents; intervals are 95% bootstrap intervals over documents
+(1000 resamples, seeded). The `test` split includes the real PTC dev articles when the PTC text was present.
+
+{results_table}
+
+## Limitations and biases
+- English only. News of roughly 2017-2019 (PTC and the web pages) plus articles written for the project in the
+  same genres; outlets, topics and time span outside those are less well covered.
+- The PTC articles over-represent partisan and alternative-media outlets; the written articles were authored by
+  the project and carry its view of each genre's style.
+- The boundary between neutral reportage and the writer's own skeptical voice is a judgement call; annotators
+  agree less there than elsewhere (see the corpus card's agreement figures).
+- Whether a source counts as a public authority depends on how the article presents it (see the scheme).
+
+## Usage
+```python
+from transformers import pipeline
+
+classifier = pipeline("text-classification", model="{usage_path}")
+print(classifier("The ministry said 1,200 homes had been reconnected to the grid by Friday."))
+```
+For whole articles (segmentation and the context the model was trained with), use the repository's batch
+predictor: `python predict.py article.html --model {usage_path} --out predictions.jsonl`.
+"""
+
+
+def write_model_card(model_dir: Path, cfg, record: dict, results: dict) -> Path:
+    """README.md of a model folder: a valid Hugging Face model card."""
+    from huggingface_hub import ModelCard
+
+    data = _card_data(cfg, results)
+    train_counts = record.get("data_counts", {}).get("train", {})
+    card = ModelCard(CARD_TEMPLATE.format(
+        card_data=data.to_yaml(), name=cfg.name, config_name=f"configs/{cfg.name}.yaml",
+        commit=(record.get("git") or {}).get("commit"), seed=cfg.seed,
+        family=cfg.model.family,
+        base_model=cfg.model.base_model if cfg.model.family == "transformer" else "none (TF-IDF features)",
+        input_desc=("the segment, plus its position and neighbouring segments as a second text"
+                    if cfg.model.family == "transformer" and cfg.model.context == "neighbours" else "the segment alone"),
+        sources=", ".join(record.get("sources", [])),
+        train_counts=", ".join(f"{k} {v}" for k, v in train_counts.items()),
+        results_table=_results_table(results), usage_path=str(model_dir),
+    ))
+    path = Path(model_dir) / "README.md"
+    card.save(path)
+    return path
+
+
+def push(model_dir: Path, repo_id: str, private: bool = False, token: str | None = None) -> str:
+    """Upload a model folder; stops before doing anything when no token is set."""
+    from huggingface_hub import HfApi, get_token
+
+    model_dir = Path(model_dir)
+    if not (model_dir / "README.md").is_file():
+        raise SystemExit(f"error: {model_dir} has no README.md model card; train or evaluate it first")
+    token = token or os.environ.get("HF_TOKEN") or get_token()
+    if not token:
+        raise SystemExit("error: no Hugging Face token: run `huggingface-cli login` or set HF_TOKEN; nothing was uploaded")
+    api = HfApi(token=token)
+    api.create_repo(repo_id, private=private, exist_ok=True)
+    commit = api.upload_folder(folder_path=str(model_dir), repo_id=repo_id,
+                               ignore_patterns=["checkpoints/*", "eval/*/predictions.jsonl"])
+    return str(commit)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m claimsort.hub", description="Hugging Face Hub utilities.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("push", help="upload a model folder (weights, tokenizer, card, eval reports)")
+    p.add_argument("model_dir", type=Path)
+    p.add_argument("--repo-id", required=True, help="USER/NAME on the Hub")
+    p.add_argument("--private", action="store_true", help="create the repository as private")
+    args = parser.parse_args(argv)
+    print(push(args.model_dir, args.repo_id, args.private))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

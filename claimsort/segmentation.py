@@ -1,0 +1,139 @@
+"""Plain text, Markdown and HTML into segments.
+
+A segment is one sentence of running text, or one stand-alone line that is not in
+sentences (headline, byline, menu item, form field, caption). Every visible line
+survives: boilerplate is a class to predict, not noise to strip.
+
+Sentences are split with syntok, chosen by measurement (bench/segmenters.py,
+BENCHMARKS.md): it ties pysbd on our boundary gold and is five times faster.
+Each segment keeps its character offsets into the text it was cut from, which is
+what the stand-off annotations in data/ point at.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from syntok import segmenter as syntok_segmenter
+
+_HAS_LETTER_OR_DIGIT = re.compile(r"\w")
+
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    start: int  # character offset of the first character in the source text
+    end: int  # offset one past the last character
+
+
+def _split_line(line: str, offset: int) -> list[Segment]:
+    """Split one line (a paragraph) into sentence segments with absolute offsets."""
+    spans: list[tuple[int, int]] = []
+    for paragraph in syntok_segmenter.analyze(line):
+        for sentence in paragraph:
+            start = sentence[0].offset
+            end = sentence[-1].offset + len(sentence[-1].value)
+            spans.append((start, end))
+    if not spans:
+        return []
+    # syntok drops nothing but whitespace between tokens, so stretch each span to
+    # the start of the next one: a closing quote or bracket stays with its sentence.
+    segments = []
+    for i, (start, end) in enumerate(spans):
+        stop = spans[i + 1][0] if i + 1 < len(spans) else len(line)
+        piece = line[start:stop].rstrip()
+        if not piece:
+            continue
+        # A piece with no letters or digits (a closing quote split off, a lone
+        # bracket) is a splitter artefact: glue it to the sentence before it.
+        if segments and not _HAS_LETTER_OR_DIGIT.search(piece):
+            prev = segments[-1]
+            glued = line[prev.start - offset : start + len(piece)]
+            segments[-1] = Segment(glued, prev.start, offset + start + len(piece))
+            continue
+        segments.append(Segment(piece, offset + start, offset + start + len(piece)))
+    return segments
+
+
+def segment_text(text: str) -> list[Segment]:
+    """Segments of plain text: each non-empty line is split into sentences.
+
+    A line without sentence punctuation (a menu item, a byline) comes out whole.
+    """
+    segments: list[Segment] = []
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        stripped = body.strip()
+        if stripped:
+            lead = len(body) - len(body.lstrip())
+            segments.extend(_split_line(stripped, offset + lead))
+        offset += len(line)
+    return segments
+
+
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_MD_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
+_MD_LINK_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s+\S+.*$")
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
+_MD_SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
+_MD_RULE = re.compile(r"^\s{0,3}([-*_]\s*){3,}$")
+_MD_LIST = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_MD_QUOTE = re.compile(r"^\s*(?:>\s?)+")
+_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|~~|`)(?=\S)(.+?)(?<=\S)\1")
+_HTML_TAG = re.compile(r"<[^>]+>")
+
+
+def markdown_to_text(markdown: str) -> str:
+    """Visible text of Markdown, one line per source line.
+
+    Links and images keep their anchor/alt text; headings, list markers, block
+    quotes, emphasis and inline HTML tags are dropped; rules and link
+    definitions become empty lines.
+    """
+    lines = []
+    for line in markdown.splitlines():
+        if _MD_LINK_DEF.match(line) or _MD_RULE.match(line) or _MD_SETEXT.match(line):
+            lines.append("")
+            continue
+        line = _MD_QUOTE.sub("", line)
+        line = _MD_HEADING.sub("", line)
+        line = _MD_LIST.sub("", line)
+        line = _MD_IMAGE.sub(r"\1", line)
+        line = _MD_LINK.sub(r"\1", line)
+        line = _MD_REF_LINK.sub(r"\1", line)
+        line = _HTML_TAG.sub("", line)
+        line = _MD_EMPHASIS.sub(r"\2", line)
+        lines.append(line.rstrip().rstrip("\\").rstrip())
+    return "\n".join(lines)
+
+
+def html_to_text(html: str | bytes) -> str:
+    """All visible text of an HTML page, one line per block element (html-text)."""
+    import html_text
+
+    if isinstance(html, bytes):
+        html = html.decode("utf-8", errors="replace")
+    if not html.strip():
+        return ""
+    return html_text.extract_text(html, guess_layout=True)
+
+
+def segment_markdown(markdown: str) -> list[Segment]:
+    return segment_text(markdown_to_text(markdown))
+
+
+def segment_html(html: str | bytes) -> list[Segment]:
+    return segment_text(html_to_text(html))
+
+
+def segment_document(text: str, fmt: str) -> list[Segment]:
+    """Segments of a document given its format: 'text', 'markdown' or 'html'."""
+    if fmt == "text":
+        return segment_text(text)
+    if fmt == "markdown":
+        return segment_markdown(text)
+    if fmt == "html":
+        return segment_html(text)
+    raise ValueError(f"unknown document format {fmt!r} (expected text, markdown or html)")

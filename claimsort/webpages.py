@@ -1,0 +1,89 @@
+"""Real news web pages: all visible text as segments, with the article body found
+from the page's ground-truth text.
+
+Segments outside the ground-truth article body are `boilerplate` by derivation,
+not by guess. The body segments are what annotators label. The page headline
+(its first <h1>) is part of the article by the scheme even though the
+extraction benchmark leaves it out of the body, so it is sent to annotators too.
+"""
+from __future__ import annotations
+
+import gzip
+import re
+import unicodedata
+from pathlib import Path
+
+from claimsort.segmentation import Segment, html_to_text, segment_text
+
+_WORD = re.compile(r"\w+")
+
+
+def read_page(path: Path) -> str:
+    """Decoded HTML of a page file (.html or .html.gz)."""
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        raw = gzip.decompress(raw)
+    return raw.decode("utf-8", errors="replace")
+
+
+def _words(text: str) -> list[str]:
+    text = unicodedata.normalize("NFKC", text).lower()
+    return _WORD.findall(text)
+
+
+def _shingles(words: list[str], n: int) -> set[tuple[str, ...]]:
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def page_headline(html: str) -> str | None:
+    """Text of the page's first <h1>, if any."""
+    import lxml.html
+
+    try:
+        tree = lxml.html.fromstring(html)
+    except Exception:  # lxml raises several types on odd markup; a page without a tree has no h1
+        return None
+    for h1 in tree.iter("h1"):
+        text = " ".join(h1.text_content().split())
+        if text:
+            return text
+    return None
+
+
+def body_mask(segments: list[Segment], article_body: str, headline: str | None = None) -> list[bool]:
+    """Which segments belong to the ground-truth article body (or are its headline).
+
+    A segment of four or more words is in the body when at least 60% of its word
+    trigrams occur in the body. A shorter one must occur in the body as a word
+    sequence and lie between the first and last long body segment, so that a
+    menu entry such as "Home" is not taken for a body word.
+    """
+    body_words = _words(article_body)
+    body_trigrams = _shingles(body_words, 3)
+    body_joined = " " + " ".join(body_words) + " "
+    headline_words = _words(headline) if headline else None
+    is_body: list[bool | None] = []
+    for seg in segments:
+        words = _words(seg.text)
+        if headline_words and words == headline_words:
+            is_body.append(True)
+        elif len(words) >= 4:
+            grams = _shingles(words, 3)
+            is_body.append(len(grams & body_trigrams) / len(grams) >= 0.6)
+        else:
+            is_body.append(None)  # decided below
+    long_hits = [i for i, v in enumerate(is_body) if v]
+    first, last = (long_hits[0], long_hits[-1]) if long_hits else (0, -1)
+    mask = []
+    for i, (seg, v) in enumerate(zip(segments, is_body)):
+        if v is None:
+            words = _words(seg.text)
+            v = bool(words) and first <= i <= last and (" " + " ".join(words) + " ") in body_joined
+        mask.append(bool(v))
+    return mask
+
+
+def page_segments(html: str) -> tuple[str, list[Segment]]:
+    """The visible text of a page and its segments (offsets into that text)."""
+    text = html_to_text(html)
+    return text, segment_text(text)

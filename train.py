@@ -1,0 +1,78 @@
+"""Train a claimsort model from one config.
+
+    python train.py --config configs/default.yaml [key=value ...] [--resume]
+
+In order: read the config (composed from configs/, overridden by key=value with
+dotted keys) and log it; build the corpus from every source whose text is
+present; train; save the model folder (models/<name>/ unless output_dir is set)
+with its run record; evaluate it on the configured splits; write its model card.
+Works unchanged under torchrun and accelerate launch: only the main process
+writes.
+"""
+import argparse
+import json
+import logging
+import os
+import sys
+
+from claimsort.cli import fail_cleanly
+
+log = logging.getLogger("train")
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Train a claimsort model from a config.")
+    parser.add_argument("--config", required=True, help="run config, e.g. configs/default.yaml")
+    parser.add_argument("overrides", nargs="*", help="key=value overrides, nested keys with dots (training.epochs=1)")
+    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in <model>/checkpoints")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if is_main_process() else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from claimsort.config import load_config
+    from claimsort.hub import write_model_card
+    from claimsort.models import load_classifier
+    from claimsort.reports import evaluate_rows
+    from claimsort.training import run_data, train_tfidf, train_transformer, write_run_record
+
+    cfg = load_config(args.config, args.overrides)
+    log.info("config:\n%s", json.dumps(cfg.to_dict(), indent=2))
+    splits = run_data(cfg)
+    log.info("segments per split: %s", {k: len(v) for k, v in splits.items()})
+
+    model_dir = cfg.model_dir
+    if cfg.model.family == "tfidf":
+        classifier = train_tfidf(cfg, splits)
+    else:
+        trainer = train_transformer(cfg, splits, resume=args.resume)
+        if not trainer.is_world_process_zero():
+            return 0
+        classifier = load_classifier(model_dir)
+    if not is_main_process():
+        return 0
+    record = write_run_record(cfg, splits, model_dir)
+    results = {}
+    for split in cfg.eval_splits:
+        if not splits.get(split):
+            log.warning("split %s is empty; not evaluated", split)
+            continue
+        metrics = evaluate_rows(classifier, splits[split], model_dir / "eval" / split,
+                                title=f"{cfg.name} on {split}", seed=cfg.seed)
+        results[split] = metrics
+        log.info("%s: macro-F1 %.3f %s, accuracy %.3f", split, metrics["macro_f1"],
+                 metrics.get("macro_f1_ci95"), metrics["accuracy"])
+    write_model_card(model_dir, cfg, record, results)
+    if cfg.model.family == "transformer" and cfg.training.report_to == "wandb":
+        from claimsort.tracking import log_evaluation
+
+        log_evaluation(model_dir, results)
+    log.info("model folder: %s", model_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(fail_cleanly(main))
