@@ -55,10 +55,13 @@ def _split_line(line: str, offset: int) -> list[Segment]:
     return segments
 
 
-def segment_text(text: str) -> list[Segment]:
+def segment_text(text: str, glue_across_lines: bool = True) -> list[Segment]:
     """Segments of plain text: each non-empty line is split into sentences.
 
     A line without sentence punctuation (a menu item, a byline) comes out whole.
+    A line with no letters or digits (a closing quote on a line of its own, an
+    ellipsis dot) is glued to the segment before it; `glue_across_lines=False`
+    keeps such lines apart, as the first annotation batches were cut.
     """
     segments: list[Segment] = []
     offset = 0
@@ -67,7 +70,12 @@ def segment_text(text: str) -> list[Segment]:
         stripped = body.strip()
         if stripped:
             lead = len(body) - len(body.lstrip())
-            segments.extend(_split_line(stripped, offset + lead))
+            for seg in _split_line(stripped, offset + lead):
+                if glue_across_lines and segments and not _HAS_LETTER_OR_DIGIT.search(seg.text):
+                    prev = segments[-1]
+                    segments[-1] = Segment(text[prev.start:seg.end], prev.start, seg.end)
+                else:
+                    segments.append(seg)
         offset += len(line)
     return segments
 
@@ -109,6 +117,11 @@ def markdown_to_text(markdown: str) -> str:
     return "\n".join(lines)
 
 
+# Besides html-text's own block tags, form fields, buttons and table cells each
+# become a line: "Your email" and "Subscribe" are two segments, not one.
+_EXTRA_NEWLINE_TAGS = frozenset({"label", "button", "option", "td", "th", "summary", "address", "caption"})
+
+
 def html_to_text(html: str | bytes) -> str:
     """All visible text of an HTML page, one line per block element (html-text)."""
     import html_text
@@ -117,7 +130,8 @@ def html_to_text(html: str | bytes) -> str:
         html = html.decode("utf-8", errors="replace")
     if not html.strip():
         return ""
-    return html_text.extract_text(html, guess_layout=True)
+    return html_text.extract_text(html, guess_layout=True,
+                                  newline_tags=html_text.NEWLINE_TAGS | _EXTRA_NEWLINE_TAGS)
 
 
 def segment_markdown(markdown: str) -> list[Segment]:

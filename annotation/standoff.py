@@ -1,0 +1,184 @@
+"""Turn the annotators' label files into the committed stand-off annotations.
+
+    python annotation/standoff.py --labels data/annotations/raw \
+        --ptc-dir ../shared/corpora/ptc --web-pages-dir ../shared/corpora/web-pages
+
+Inputs: one TSV per annotated unit, `bNN.p1.tsv` (first pass), `bNN.p2.tsv`
+(independent second pass) and `bNN.adj.tsv` (adjudication of the disagreements),
+each line `doc_id, sent_id, label, note`. The final label of a segment is the
+adjudicated one where a batch was annotated twice, else the first pass.
+
+Outputs (no third-party text): data/annotations/ptc.jsonl and
+data/annotations/web-pages.jsonl, one document per line with the SHA-256 of its
+source, its split, and [start, end, label] per segment. Web-page segments
+outside the ground-truth article body are `boilerplate` by derivation.
+Splits: the PTC dev articles are the test set; PTC train articles are split
+85/15 into train/dev; web pages 70/15/15; all by document, fixed by seed.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from claimsort.corpus import assign_splits, normalise, sha256  # noqa: E402
+from claimsort.labels import LABELS  # noqa: E402
+from claimsort.segmentation import segment_text  # noqa: E402
+from claimsort.webpages import body_mask, page_headline, page_segments, read_page  # noqa: E402
+
+
+def read_labels(path: Path) -> dict[tuple[str, int], str]:
+    out = {}
+    with path.open(encoding="utf-8") as f:
+        for lineno, row in enumerate(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
+            if not row or not row[0].strip():
+                continue
+            if len(row) < 3 or row[2] not in LABELS:
+                raise SystemExit(f"{path}:{lineno}: bad line {row!r}")
+            out[(row[0], int(row[1]))] = row[2]
+    return out
+
+
+def final_labels(label_dir: Path) -> dict[tuple[str, int], str]:
+    labels: dict[tuple[str, int], str] = {}
+    for p1 in sorted(label_dir.glob("b*.p1.tsv")):
+        batch = p1.name.split(".")[0]
+        final = read_labels(p1)
+        adj = label_dir / f"{batch}.adj.tsv"
+        if adj.is_file():
+            final.update(read_labels(adj))
+        labels.update(final)
+    return labels
+
+
+def overlap_groups(docs: dict[str, list[str]]) -> dict[str, str]:
+    """Union-find over documents that share a normalised segment of 20+ characters
+    (PTC has the same story from several outlets): each doc -> its group's root."""
+    parent = {d: d for d in docs}
+
+    def find(d):
+        while parent[d] != d:
+            parent[d] = parent[parent[d]]
+            d = parent[d]
+        return d
+
+    first_doc: dict[str, str] = {}
+    for doc_id, texts in docs.items():
+        for text in texts:
+            key = normalise(text)
+            if len(key) < 20:
+                continue
+            other = first_doc.setdefault(key, doc_id)
+            if other != doc_id:
+                parent[find(doc_id)] = find(other)
+    return {d: find(d) for d in docs}
+
+
+def grouped_splits(doc_ids: list[str], groups: dict[str, str], fractions) -> dict[str, str]:
+    """Document splits where all documents of an overlap group share one split."""
+    roots = sorted({groups[d] for d in doc_ids})
+    root_split = assign_splits(roots, fractions=fractions)
+    return {d: root_split[groups[d]] for d in doc_ids}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--labels", type=Path, default=ROOT / "data/annotations/raw")
+    parser.add_argument("--ptc-dir", type=Path, required=True)
+    parser.add_argument("--web-pages-dir", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=ROOT / "data/annotations")
+    args = parser.parse_args(argv)
+
+    labels = final_labels(args.labels)
+    by_doc: dict[str, dict[int, str]] = {}
+    for (doc_id, sent_id), label in labels.items():
+        by_doc.setdefault(doc_id, {})[sent_id] = label
+
+    ptc_ids = sorted(d for d in by_doc if d.startswith("ptc-"))
+    ptc_records, problems = [], []
+    for doc_id in ptc_ids:
+        number = doc_id[4:]
+        rel = next((f"{sub}/article{number}.txt" for sub in ("dev-articles", "train-articles")
+                    if (args.ptc_dir / sub / f"article{number}.txt").is_file()), None)
+        if rel is None:
+            problems.append(f"{doc_id}: no source file")
+            continue
+        text = (args.ptc_dir / rel).read_text(encoding="utf-8")
+        # The PTC batches were cut before letterless lines were glued across
+        # lines: read the labels by that cut, then keep the label of the segment
+        # each glued piece now belongs to.
+        annotated = segment_text(text, glue_across_lines=False)
+        segments = segment_text(text)
+        if sorted(by_doc[doc_id]) != list(range(len(annotated))):
+            problems.append(f"{doc_id}: {len(by_doc[doc_id])} labels for {len(annotated)} segments")
+            continue
+        label_at = {s.start: by_doc[doc_id][i] for i, s in enumerate(annotated)}
+        doc_labels = {i: label_at[s.start] for i, s in enumerate(segments)}
+        ptc_records.append({
+            "doc_id": doc_id, "path": rel, "sha256": sha256(text),
+            "split": "test" if rel.startswith("dev-") else None, "outlet": "ptc",
+            "segments": [[s.start, s.end, doc_labels[i]] for i, s in enumerate(segments)],
+            "_texts": [text[s.start:s.end] for s, lab in zip(segments, (doc_labels[i] for i in range(len(segments))))
+                       if lab != "boilerplate"],
+        })
+    # PTC has near-duplicate articles. A train article that shares a segment with a
+    # test (PTC dev) article is left out; overlapping train articles share a split.
+    groups = overlap_groups({r["doc_id"]: r["_texts"] for r in ptc_records})
+    test_roots = {groups[r["doc_id"]] for r in ptc_records if r["split"] == "test"}
+    excluded = [r["doc_id"] for r in ptc_records if r["split"] is None and groups[r["doc_id"]] in test_roots]
+    ptc_records = [r for r in ptc_records if r["doc_id"] not in excluded]
+    train_split = grouped_splits([r["doc_id"] for r in ptc_records if r["split"] is None], groups, (0.85, 0.15, 0.0))
+    for r in ptc_records:
+        r["split"] = r["split"] or train_split[r["doc_id"]]
+        del r["_texts"]
+    if excluded:
+        print(f"PTC train articles left out for overlapping a test article: {', '.join(excluded)}")
+
+    truth = json.loads((args.web_pages_dir / "ground-truth.json").read_text(encoding="utf-8"))
+    web_ids = sorted(d for d in by_doc if d.startswith("web-"))
+    web_records = []
+    for doc_id in web_ids:
+        page_id = next((p for p in truth if p.startswith(doc_id[4:])), None)
+        if page_id is None:
+            problems.append(f"{doc_id}: not in ground-truth.json")
+            continue
+        html = read_page(args.web_pages_dir / "html" / f"{page_id}.html.gz")
+        text, segments = page_segments(html)
+        mask = body_mask(segments, truth[page_id]["articleBody"], page_headline(html))
+        body_ids = [i for i, m in enumerate(mask) if m]
+        doc_labels = by_doc[doc_id]
+        if sorted(doc_labels) != body_ids:
+            problems.append(f"{doc_id}: labels do not match the body segments")
+            continue
+        host = truth[page_id].get("url", "").split("/")[2] if "//" in truth[page_id].get("url", "") else "web"
+        web_records.append({
+            "doc_id": doc_id, "path": f"html/{page_id}.html.gz", "sha256": sha256(html),
+            "text_sha256": sha256(text), "split": None, "outlet": host,
+            "segments": [[s.start, s.end, doc_labels.get(i, "boilerplate")] for i, s in enumerate(segments)],
+            "_texts": [segments[i].text for i in body_ids if doc_labels[i] != "boilerplate"],
+        })
+    groups = overlap_groups({r["doc_id"]: r["_texts"] for r in web_records})
+    web_split = grouped_splits([r["doc_id"] for r in web_records], groups, (0.7, 0.15, 0.15))
+    for r in web_records:
+        r["split"] = web_split[r["doc_id"]]
+        del r["_texts"]
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, records in (("ptc.jsonl", ptc_records), ("web-pages.jsonl", web_records)):
+        with (args.out / name).open("w", encoding="utf-8") as f:
+            for rec in records:
+                f.write(json.dumps(rec) + "\n")
+    print(f"PTC: {len(ptc_records)} documents, {sum(len(r['segments']) for r in ptc_records)} segments")
+    print(f"web: {len(web_records)} pages, {sum(len(r['segments']) for r in web_records)} segments")
+    for p in problems:
+        print("problem:", p)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

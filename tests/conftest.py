@@ -1,0 +1,40 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(ROOT))
+
+
+def run_train(out_dir: Path, *overrides: str, config: str = "configs/smoke.yaml", env=None, check=True):
+    """train.py in a subprocess (as a user runs it) with output_dir=out_dir."""
+    cmd = [sys.executable, str(ROOT / "train.py"), "--config", config, f"output_dir={out_dir}", *overrides]
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("CLAIMSORT_PTC_DIR", None)
+    full_env.pop("CLAIMSORT_WEB_PAGES_DIR", None)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=full_env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"train.py failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def smoke_model(tmp_path_factory) -> Path:
+    """One smoke-config model, trained once for the tests that only read it."""
+    out = tmp_path_factory.mktemp("models") / "smoke"
+    run_train(out)
+    return out
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

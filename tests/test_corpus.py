@@ -1,0 +1,116 @@
+import hashlib
+import json
+
+import pytest
+from conftest import ROOT
+
+from claimsort.corpus import (CorpusPaths, DataError, build_corpus, build_ptc, check_splits, load_segment_table,
+                              read_segment_table)
+from claimsort.labels import LABELS
+
+GOOD = {"doc_id": "d1", "sent_id": 0, "text": "The ministry said so.", "label": "official_claim"}
+
+
+def write_lines(path, lines):
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def row(**kw):
+    return json.dumps({**GOOD, **kw})
+
+
+def test_loads_a_valid_table_as_dataset_and_keeps_extra_keys(tmp_path):
+    path = write_lines(tmp_path / "t.jsonl", [row(outlet="X"), row(sent_id=1, label="boilerplate")])
+    ds = load_segment_table(path)
+    assert len(ds) == 2
+    assert ds[0]["outlet"] == "X"
+    assert ds[1]["label"] == "boilerplate"
+
+
+@pytest.mark.parametrize("lines, message", [
+    ([row(), row(sent_id=1, label="propaganda")], "t.jsonl:2: unknown label 'propaganda'"),
+    ([row(), json.dumps({"doc_id": "d1", "sent_id": 1, "label": "boilerplate"})], "t.jsonl:2: missing field 'text'"),
+    ([json.dumps({"sent_id": 0, "text": "x"})], "t.jsonl:1: missing field 'doc_id'"),
+    ([row(), row(sent_id=1, text="   ")], "t.jsonl:2: empty text"),
+    ([row(), row()], "t.jsonl:2: duplicate (doc_id, sent_id) ('d1', 0)"),
+    ([row(), '{"doc_id": "d1", "sent_id": 1, "text": "x"'], "t.jsonl:2: bad JSON"),
+    ([row(), "[1, 2]"], "t.jsonl:2: expected a JSON object"),
+    ([row(sent_id="0")], "t.jsonl:1: 'sent_id' must be an integer"),
+    ([row(), row(doc_id="d2"), row(sent_id=5)], "t.jsonl:3: segments of document 'd1' are not consecutive"),
+    ([row(sent_id=3), row(sent_id=1)], "t.jsonl:2: sent_id 1 comes after 3"),
+])
+def test_bad_input_names_file_and_line(tmp_path, lines, message):
+    path = write_lines(tmp_path / "t.jsonl", lines)
+    with pytest.raises(DataError) as err:
+        read_segment_table(path, require_label=True)
+    assert message in str(err.value)
+
+
+def test_label_is_optional_for_unlabelled_input_only(tmp_path):
+    path = write_lines(tmp_path / "t.jsonl", [json.dumps({"doc_id": "a", "sent_id": 0, "text": "x"})])
+    assert read_segment_table(path)[0]["text"] == "x"
+    with pytest.raises(DataError, match="t.jsonl:1: missing field 'label'"):
+        read_segment_table(path, require_label=True)
+
+
+def test_missing_file_is_a_data_error(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        read_segment_table(tmp_path / "nope.jsonl")
+
+
+def test_shipped_written_corpus_is_valid_and_has_every_label():
+    rows = read_segment_table(ROOT / "data/written/articles.jsonl", require_label=True)
+    assert {r["label"] for r in rows} == set(LABELS)
+    assert {r["split"] for r in rows} == {"train", "dev", "test"}
+    check_splits(rows)
+
+
+def _ptc_fixture(tmp_path, text="First sentence here. Second one.\nBy Someone\n"):
+    src = tmp_path / "ptc" / "train-articles"
+    src.mkdir(parents=True)
+    (src / "article1.txt").write_text(text, encoding="utf-8")
+    ann = tmp_path / "ptc.jsonl"
+    ann.write_text(json.dumps({
+        "doc_id": "ptc-1", "path": "train-articles/article1.txt",
+        "sha256": hashlib.sha256(text.encode()).hexdigest(), "split": "train",
+        "segments": [[0, 20, "reported_statement"], [21, 32, "reported_statement"], [33, 43, "boilerplate"]],
+    }) + "\n")
+    return tmp_path / "ptc", ann
+
+
+def test_standoff_join_rebuilds_the_segments(tmp_path):
+    ptc_dir, ann = _ptc_fixture(tmp_path)
+    rows = build_ptc(ann, ptc_dir)
+    assert [r["text"] for r in rows] == ["First sentence here.", "Second one.", "By Someone"]
+    assert [r["label"] for r in rows] == ["reported_statement", "reported_statement", "boilerplate"]
+
+
+def test_standoff_refuses_a_changed_text(tmp_path):
+    ptc_dir, ann = _ptc_fixture(tmp_path)
+    (ptc_dir / "train-articles" / "article1.txt").write_text("Something else entirely.\n")
+    with pytest.raises(DataError, match="SHA-256 mismatch.*article1.txt"):
+        build_ptc(ann, ptc_dir)
+
+
+def test_standoff_names_missing_documents(tmp_path):
+    ptc_dir, ann = _ptc_fixture(tmp_path)
+    (ptc_dir / "train-articles" / "article1.txt").unlink()
+    with pytest.raises(DataError, match="1 annotated documents are missing: train-articles/article1.txt"):
+        build_ptc(ann, ptc_dir)
+
+
+def test_given_but_missing_directory_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("CLAIMSORT_PTC_DIR", str(tmp_path / "absent"))
+    with pytest.raises(DataError, match="does not exist"):
+        build_corpus(CorpusPaths())
+
+
+def test_split_leakage_is_caught():
+    base = {"label": "reported_statement", "sent_id": 0, "text": "An identical sentence of some length here."}
+    with pytest.raises(DataError, match="split leakage"):
+        check_splits([{**base, "doc_id": "a", "split": "train"}, {**base, "doc_id": "b", "split": "test"}])
+    # boilerplate may repeat across splits
+    check_splits([{**base, "label": "boilerplate", "doc_id": "a", "split": "train"},
+                  {**base, "label": "boilerplate", "doc_id": "b", "split": "test"}])
