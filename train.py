@@ -24,6 +24,23 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def write_rank_log(trainer, folder: str) -> None:
+    """Diagnostics for data-parallel runs ($CLAIMSORT_RANK_LOG=folder): each rank
+    writes its world size, a checksum of its final weights and whether it is
+    the one that writes the model folder."""
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha256()
+    for _, tensor in sorted(trainer.model.state_dict().items()):
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    rank = trainer.args.process_index
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    (Path(folder) / f"rank-{rank}.json").write_text(json.dumps({
+        "rank": rank, "world_size": trainer.args.world_size, "weights_checksum": digest.hexdigest(),
+        "wrote_model_folder": trainer.is_world_process_zero()}))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Train a claimsort model from a config.")
     parser.add_argument("--config", required=True, help="run config, e.g. configs/default.yaml")
@@ -49,6 +66,8 @@ def main(argv=None) -> int:
         classifier = train_tfidf(cfg, splits)
     else:
         trainer = train_transformer(cfg, splits, resume=args.resume)
+        if os.environ.get("CLAIMSORT_RANK_LOG"):
+            write_rank_log(trainer, os.environ["CLAIMSORT_RANK_LOG"])
         if not trainer.is_world_process_zero():
             return 0
         classifier = load_classifier(model_dir)

@@ -62,8 +62,7 @@ class ModelConfig:
     context_window: int = 1
     """Neighbours on each side given as context (context='neighbours')."""
     max_length: int = 128
-    """Tokens per input (segment + context); the segment is never truncated
-    before the context is."""
+    """Tokens per input (segment + context); the longer of the two is cut first."""
     ngram_max: int = 2
     """tfidf: longest word n-gram."""
     char_ngrams: bool = True

@@ -102,7 +102,7 @@ class TransformerClassifier:
                    meta.get("max_length", 128))
 
     def encode(self, texts: list[str], pairs: list[str] | None):
-        return self.tokenizer(texts, pairs, truncation="only_second" if pairs else True,
+        return self.tokenizer(texts, pairs, truncation=True,
                               max_length=self.max_length, padding=True, return_tensors="pt")
 
     def predict_proba(self, documents: list[list[dict]], batch_size: int = 64) -> np.ndarray:

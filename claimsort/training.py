@@ -150,7 +150,7 @@ def _to_dataset(rows: list[dict], tokenizer, max_length: int):
 
     def tokenize(batch):
         if has_pair:
-            return tokenizer(batch["text"], batch["pair"], truncation="only_second", max_length=max_length)
+            return tokenizer(batch["text"], batch["pair"], truncation="longest_first", max_length=max_length)
         return tokenizer(batch["text"], truncation=True, max_length=max_length)
 
     return ds.map(tokenize, batched=True, remove_columns=["text", "pair"])
@@ -239,6 +239,9 @@ def train_transformer(cfg: RunConfig, splits: dict[str, list[dict]], resume: boo
         dataloader_num_workers=t.num_workers,
         bf16=use_bf16,
         ddp_find_unused_parameters=False,
+        # Without a GPU the Trainer must be told, or torchrun's processes each train alone.
+        use_cpu=not torch.cuda.is_available(),
+        ddp_backend="gloo" if not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1 else None,
         disable_tqdm=not sys.stderr.isatty(),
     )
     trainer_cls = _make_trainer_class()

@@ -1,0 +1,81 @@
+"""Classify every segment of an article collection.
+
+    python predict.py INPUT... --model models/default --out predictions.jsonl
+        [--summary docs.csv] [--html pages/] [--fast int8] [--strict]
+
+INPUT: files, folders (recursively) or globs of .txt, .md, .html/.htm (also
+gzipped), .jsonl (segment tables or article records), .csv and .parquet with a
+text column, or - for standard input. Output by extension: .jsonl, .csv or
+.parquet, one row per segment (doc_id, sent_id, text, label, p_<label> for each
+label, source_file). Streams in chunks of documents; an interrupted run
+restarted with the same arguments resumes where it stopped. Bad input is
+reported with its file and line and skipped (--strict makes it fatal).
+Several processes: accelerate launch predict.py ... (shards chunks, one merged
+ordered output).
+"""
+import argparse
+import logging
+import os
+import sys
+
+from claimsort.cli import fail_cleanly
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Classify every segment of an article collection.")
+    parser.add_argument("inputs", nargs="+", help="files, folders, globs, or - for standard input")
+    parser.add_argument("--model", required=True, help="model folder (transformer or tfidf)")
+    parser.add_argument("--out", required=True, help="output file: .jsonl, .csv or .parquet")
+    parser.add_argument("--summary", help="per-document summary (share of each label): .jsonl, .csv or .parquet")
+    parser.add_argument("--html", help="folder for one highlighted HTML page per document")
+    parser.add_argument("--fast", choices=["none", "int8"], default="none",
+                        help="CPU fast path: int8 = dynamic int8 quantization of the linear layers")
+    parser.add_argument("--batch-size", type=int, default=64, help="segments per forward pass")
+    parser.add_argument("--chunk-docs", type=int, default=64, help="documents per chunk (unit of streaming and resume)")
+    parser.add_argument("--text-column", default="text", help="text column of .csv/.parquet/.jsonl article records")
+    parser.add_argument("--id-column", help="document id column of .csv/.parquet/.jsonl article records")
+    parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--strict", action="store_true", help="stop at the first bad input instead of skipping it")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+
+    from claimsort.inference import InputError, output_format, predict
+    from claimsort.models import load_classifier
+
+    output_format(args.out)  # fail on a bad output name before loading anything
+    if args.summary:
+        output_format(args.summary)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    rank, world_size, barrier = 0, 1, (lambda: None)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        from accelerate import PartialState
+
+        state = PartialState()
+        rank, world_size, barrier = state.process_index, state.num_processes, state.wait_for_everyone
+    classifier = load_classifier(args.model, quantize=args.fast == "int8")
+    try:
+        stats = predict(args.inputs, classifier, args.out, chunk_docs=args.chunk_docs, batch_size=args.batch_size,
+                        summary=args.summary, html_dir=args.html, strict=args.strict, text_column=args.text_column,
+                        id_column=args.id_column, progress=not args.no_progress, rank=rank, world_size=world_size,
+                        barrier=barrier, run_key={"model": str(args.model), "fast": args.fast,
+                                                  "chunk_docs": args.chunk_docs, "text_column": args.text_column,
+                                                  "id_column": args.id_column})
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if rank == 0:
+        for issue in stats.issues:
+            print(f"skipped: {issue}", file=sys.stderr)
+        resumed = f", {stats.skipped_chunks} chunks resumed from an earlier run" if stats.skipped_chunks else ""
+        print(f"{stats.documents} documents, {stats.segments} segments -> {args.out} "
+              f"({stats.seconds:.1f} s, {stats.segments / max(stats.seconds, 1e-9):.0f} segments/s); "
+              f"{len(stats.issues)} inputs skipped{resumed}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(fail_cleanly(main))
