@@ -1,5 +1,7 @@
 """Merge the written-article parts (data/written/parts/*.jsonl, one file per
-writer) into data/written/articles.jsonl, with a fixed document-level split.
+writer) into data/written/articles.jsonl, with a fixed document-level split. Labels a
+second reader disputed and the adjudication changed (data/written/adjudication.tsv:
+doc_id, sent_id, label, the writer's label, reason) replace the writer's label.
 
     python annotation/merge_written.py
 """
@@ -28,6 +30,13 @@ def main():
             for i, r in enumerate(doc):  # renumber: a writer's retry may leave gaps
                 r["sent_id"] = i
             rows.extend(doc)
+    adjudicated = {}
+    for line in (ROOT / "data/written/adjudication.tsv").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            doc_id, sent_id, label, _writer_label, _reason = line.split("\t")
+            adjudicated[(doc_id, int(sent_id))] = label
+    for r in rows:
+        r["label"] = adjudicated.get((r["doc_id"], r["sent_id"]), r["label"])
     splits = assign_splits(sorted({r["doc_id"] for r in rows}))
     for r in rows:
         r["source"] = "written"
