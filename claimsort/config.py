@@ -61,6 +61,9 @@ class ModelConfig:
     text, its position in the document and its neighbouring segments."""
     context_window: int = 1
     """Neighbours on each side given as context (context='neighbours')."""
+    context_chars: int = 100
+    """Characters kept of each neighbour (context='neighbours'); short context
+    keeps training affordable on a CPU."""
     max_length: int = 128
     """Tokens per input (segment + context); the longer of the two is cut first."""
     ngram_max: int = 2

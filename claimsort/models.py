@@ -18,7 +18,6 @@ import numpy as np
 from claimsort.labels import ID2LABEL, LABEL2ID, LABELS
 
 DEFAULT_BASE_MODEL = "all-MiniLM-L6-v2"
-NEIGHBOUR_CHARS = 200  # each neighbour is cut to this many characters before tokenising
 CLAIMSORT_META = "claimsort.json"
 
 
@@ -54,35 +53,39 @@ def position_word(index: int, length: int) -> str:
     return ("early", "middle", "late")[min(2, 3 * index // length)]
 
 
-def context_texts(document: list[dict], window: int) -> list[str]:
-    """The second text for each segment: position, then neighbours before/after."""
+def context_texts(document: list[dict], window: int, chars: int = 100) -> list[str]:
+    """The second text for each segment: position, then neighbours before/after,
+    each neighbour cut to `chars` characters (its end for the one before)."""
     texts = [row["text"] for row in document]
     n = len(texts)
     out = []
     for i in range(n):
-        before = " ".join(t[:NEIGHBOUR_CHARS] for t in texts[max(0, i - window):i])
-        after = " ".join(t[:NEIGHBOUR_CHARS] for t in texts[i + 1:i + 1 + window])
+        before = " ".join(t[-chars:] for t in texts[max(0, i - window):i])
+        after = " ".join(t[:chars] for t in texts[i + 1:i + 1 + window])
         out.append(f"{position_word(i, n)} | before: {before} | after: {after}")
     return out
 
 
-def build_inputs(documents: list[list[dict]], context: str, window: int) -> tuple[list[str], list[str] | None]:
+def build_inputs(documents: list[list[dict]], context: str, window: int,
+                 chars: int = 100) -> tuple[list[str], list[str] | None]:
     """Flat (texts, pairs) for documents; pairs is None without context."""
     texts = [row["text"] for doc in documents for row in doc]
     if context == "none":
         return texts, None
-    pairs = [c for doc in documents for c in context_texts(doc, window)]
+    pairs = [c for doc in documents for c in context_texts(doc, window, chars)]
     return texts, pairs
 
 
 class TransformerClassifier:
     """A fine-tuned sequence classifier folder plus how its inputs are built."""
 
-    def __init__(self, model, tokenizer, context: str = "none", context_window: int = 1, max_length: int = 128):
+    def __init__(self, model, tokenizer, context: str = "none", context_window: int = 1, max_length: int = 128,
+                 context_chars: int = 100):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.context = context
         self.context_window = context_window
+        self.context_chars = context_chars
         self.max_length = max_length
 
     @classmethod
@@ -99,7 +102,7 @@ class TransformerClassifier:
         if device:
             model = model.to(device)
         return cls(model, tokenizer, meta.get("context", "none"), meta.get("context_window", 1),
-                   meta.get("max_length", 128))
+                   meta.get("max_length", 128), meta.get("context_chars", 100))
 
     def encode(self, texts: list[str], pairs: list[str] | None):
         return self.tokenizer(texts, pairs, truncation=True,
@@ -108,7 +111,7 @@ class TransformerClassifier:
     def predict_proba(self, documents: list[list[dict]], batch_size: int = 64) -> np.ndarray:
         import torch
 
-        texts, pairs = build_inputs(documents, self.context, self.context_window)
+        texts, pairs = build_inputs(documents, self.context, self.context_window, self.context_chars)
         if not texts:
             return np.zeros((0, len(LABELS)), dtype=np.float32)
         # Sort by length so each batch pads to similar lengths; restore order after.

@@ -1,6 +1,6 @@
 """The notebooks run top to bottom (a cell error fails the test), and are
 committed without outputs."""
-import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -78,7 +78,7 @@ def test_notebook_has_no_absolute_paths(path):
 def test_corpus_exploration_notebook_runs(clean_env):
     nb = execute(CORPUS_NOTEBOOK)
     text = _outputs(nb)
-    assert "segments in 152 documents" in text
+    assert re.search(r"\d+ segments in \d+ documents from sources: written$", text, re.M), text[:2000]
     assert any(out.get("output_type") == "display_data" and "image/png" in out.get("data", {})
                for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs), "no figure drawn"
 
