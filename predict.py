@@ -43,9 +43,15 @@ def main(argv=None) -> int:
     from claimsort.inference import InputError, output_format, predict
     from claimsort.models import load_classifier
 
-    output_format(args.out)  # fail on a bad output name before loading anything
-    if args.summary:
-        output_format(args.summary)
+    try:  # fail on a bad output name or chunk size before loading anything
+        output_format(args.out)
+        if args.summary:
+            output_format(args.summary)
+        if args.chunk_docs < 1 or args.batch_size < 1:
+            raise InputError("--chunk-docs and --batch-size must be at least 1")
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if args.threads:
         import torch
 
@@ -63,7 +69,8 @@ def main(argv=None) -> int:
                         id_column=args.id_column, progress=not args.no_progress, rank=rank, world_size=world_size,
                         barrier=barrier, run_key={"model": str(args.model), "fast": args.fast,
                                                   "chunk_docs": args.chunk_docs, "text_column": args.text_column,
-                                                  "id_column": args.id_column})
+                                                  "id_column": args.id_column, "summary": args.summary,
+                                                  "html": args.html})
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

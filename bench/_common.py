@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
+# bench/run_all.py --results-dir points every script elsewhere through this variable.
+RESULTS = Path(os.environ.get("CLAIMSORT_BENCH_RESULTS") or ROOT / "bench" / "results")
 WRITTEN = ROOT / "data" / "written" / "articles.jsonl"
 DEFAULT_MODEL = "models/default"
 SHARED_CORPORA = ROOT.parent / "shared" / "corpora"
@@ -40,8 +41,12 @@ def machine_line(torch_threads: int | None = None) -> str:
             torch_threads = "n/a"
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     date = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    try:
+        load = f", load average {os.getloadavg()[0]:.1f} at the end"
+    except OSError:
+        load = ""
     return (f"_Run {date} on {cores} cores ({cpu_model()}), torch threads: {torch_threads}, "
-            f"Python {platform.python_version()}._")
+            f"Python {platform.python_version()}{load}._")
 
 
 def write_result(name: str, title: str, table: str, notes: list[str] | None = None,
@@ -57,7 +62,7 @@ def write_result(name: str, title: str, table: str, notes: list[str] | None = No
     path = RESULTS / f"{name}.md"
     path.write_text(text, encoding="utf-8")
     print(text)
-    print(f"(written to {path.relative_to(ROOT)})")
+    print(f"(written to {path})")
     return path
 
 

@@ -113,7 +113,7 @@ def main(argv=None) -> int:
     boiler = LABELS.index("boilerplate")
 
     methods = {"model": [], "trafilatura": [], "html-text (all visible text)": []}
-    kept_share, seconds, skipped = [], {m: 0.0 for m in methods}, []
+    kept_share, n_segments, seconds, skipped = [], [], {m: 0.0 for m in methods}, []
     for k, pid in enumerate(page_ids, 1):
         path = web_dir / "html" / f"{pid}.html.gz"
         if not path.is_file():
@@ -135,6 +135,7 @@ def main(argv=None) -> int:
         model_text = "\n".join(s.text for s, kp in zip(segments, keep) if kp)
         seconds["model"] += time.perf_counter() - start
         kept_share.append(float(sum(keep)) / max(1, len(segments)))
+        n_segments.append(len(segments))
 
         start = time.perf_counter()
         traf = trafilatura.extract(html) or ""
@@ -161,8 +162,9 @@ def main(argv=None) -> int:
     notes = [f"Pages: {held}" + (f"; first {args.limit} only (--limit)" if args.limit else "")
              + (f"; {len(skipped)} skipped (no HTML file or empty ground truth)" if skipped else "") + ".",
              f"Model `{args.model}`" + (" with --fast int8" if args.fast == "int8" else " (fp32)")
-             + f", {args.threads} threads; the model kept {100 * statistics.mean(kept_share) if kept_share else 0:.0f}% "
-               "of the segments of a page on average. ms/page for the model includes segmentation.",
+             + f", {args.threads} threads; {statistics.mean(n_segments) if n_segments else 0:.0f} segments per page on "
+               f"average, of which the model kept {100 * statistics.mean(kept_share) if kept_share else 0:.0f}%. "
+               "ms/page for the model includes segmentation.",
              "Scores: per-page precision/recall/F1 over sets of 4-token shingles (lowercased word tokens) of the "
              "extracted text against the ground-truth articleBody, averaged over pages. The ground truth leaves "
              "the headline out, which the model keeps (a small precision cost).",

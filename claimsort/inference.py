@@ -17,8 +17,11 @@ import hashlib
 import io
 import json
 import os
+import re
+import shutil
 import sys
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -26,12 +29,15 @@ from typing import Iterator
 import numpy as np
 
 from claimsort.labels import LABELS
-from claimsort.segmentation import segment_document
+from claimsort.segmentation import html_to_text, segment_document
 
 TEXT_SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
 TABLE_SUFFIXES = {".jsonl", ".csv", ".parquet"}
 MAX_LINE_CHARS = 1_000_000  # a longer single line is reported and skipped (a 10 MB line is not an article)
 PROBA_KEYS = [f"p_{label}" for label in LABELS]
+OUTPUT_COLUMNS = ["doc_id", "sent_id", "text", "label", *PROBA_KEYS, "source_file"]  # + gold_label if any input has one
+SUMMARY_COLUMNS = ["doc_id", "source_file", "n_segments", *(f"share_{label}" for label in LABELS)]
+_UNDECODABLE = re.compile("[\ud800-\udfff]")  # bytes kept by surrogateescape, or lone surrogates from JSON escapes
 
 
 class InputError(ValueError):
@@ -63,24 +69,56 @@ def _suffix(path: str) -> str:
     return Path(p).suffix.lower()
 
 
-def expand_inputs(inputs: list[str]) -> list[str]:
-    """Files, folders (recursively) and globs, in a stable order; '-' is standard input."""
-    out: list[str] = []
-    for item in inputs:
-        if item == "-":
-            out.append("-")
-        elif os.path.isdir(item):
-            for root, dirs, files in os.walk(item):
-                dirs.sort()
-                for name in sorted(files):
-                    if _suffix(name) in TEXT_SUFFIXES or _suffix(name) in TABLE_SUFFIXES:
-                        out.append(os.path.join(root, name))
-        elif any(ch in item for ch in "*?["):
-            matches = sorted(glob.glob(item, recursive=True))
-            out.extend(m for m in matches if os.path.isfile(m))
-        else:
-            out.append(item)
-    return out
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _glob_root(pattern: str) -> str:
+    """The folder a glob searches: its leading components without wildcards."""
+    parts = []
+    for part in Path(pattern).parts:
+        if any(ch in part for ch in "*?["):
+            break
+        parts.append(part)
+    return os.path.join(*parts) if parts else "."
+
+
+def _is_pattern(item: str) -> bool:
+    return any(ch in item for ch in "*?[")
+
+
+def _expand_one(item: str, exclude: list[str]) -> list[str]:
+    """The files of one input argument (see expand_inputs)."""
+    if item == "-":
+        return ["-"]
+    is_dir = os.path.isdir(item)
+    if not is_dir and not _is_pattern(item):
+        return [item]
+    root = os.path.realpath(item if is_dir else _glob_root(item))
+    skip = [e for e in (os.path.realpath(x) for x in exclude) if not _inside(root, e)]
+
+    def kept(path: str) -> bool:
+        real = os.path.realpath(path)
+        return not any(_inside(real, e) for e in skip)
+
+    if not is_dir:
+        return [m for m in sorted(glob.glob(item, recursive=True)) if os.path.isfile(m) and kept(m)]
+    found = []
+    for folder, dirs, files in os.walk(item):
+        dirs[:] = sorted(d for d in dirs if kept(os.path.join(folder, d)))
+        found.extend(os.path.join(folder, name) for name in sorted(files)
+                     if (_suffix(name) in TEXT_SUFFIXES or _suffix(name) in TABLE_SUFFIXES)
+                     and kept(os.path.join(folder, name)))
+    return found
+
+
+def expand_inputs(inputs: list[str], exclude: list[str] = ()) -> list[str]:
+    """Files, folders (recursively) and globs, in a stable order; '-' is standard input.
+
+    Folder walks and globs pass by the paths in `exclude` (the run's own output,
+    parts folder, summary and HTML pages, should they lie inside an input folder;
+    one that is the input folder itself, or holds it, is not passed by)."""
+    return [path for item in inputs for path in _expand_one(item, exclude)]
 
 
 def _read_bytes(path: str) -> bytes:
@@ -98,21 +136,40 @@ def _decode(raw: bytes, source: str) -> str:
         raise InputError(f"{source}:{line}: not valid UTF-8 (byte {e.start})") from None
 
 
-def _check_long_lines(text: str, source: str) -> None:
-    start = 0
+def _decode_lenient(raw: bytes) -> str:
+    """UTF-8 text of a line-oriented file; bytes that are not UTF-8 become lone
+    surrogates (found again by _UNDECODABLE), so one bad line does not cost the file."""
+    return raw.decode("utf-8-sig", errors="surrogateescape")
+
+
+def _check_unicode(text: str, where: str) -> None:
+    bad = _UNDECODABLE.search(text)
+    if bad:
+        raise InputError(f"{where}: not valid UTF-8 (or a lone surrogate) at character {bad.start()}")
+
+
+def _check_long_lines(text: str, where: str, line_numbers: bool = True) -> None:
+    """A line over MAX_LINE_CHARS is InputError: at where:line when the text's lines
+    are the file's lines, else at where, with the line of the text in words."""
     for lineno, line in enumerate(text.split("\n"), 1):
         if len(line) > MAX_LINE_CHARS:
-            raise InputError(f"{source}:{lineno}: a single line of {len(line):,} characters "
-                             f"(limit {MAX_LINE_CHARS:,}); not an article")
-        start += len(line) + 1
+            at = f"{where}:{lineno}: a single line" if line_numbers else \
+                f"{where}: a single line (line {lineno} of its text)"
+            raise InputError(f"{at} of {len(line):,} characters (limit {MAX_LINE_CHARS:,}); not an article")
 
 
 def _document_from_text(text: str, fmt: str, doc_id: str, source: str, line: int | None = None) -> Document:
-    if fmt != "html":
+    where = f"{source}:{line}" if line else source
+    _check_unicode(text, where)
+    if fmt == "html":  # minified HTML is one long line; its visible text must not be
+        text, fmt = html_to_text(text), "text"
+        _check_long_lines(text, where, line_numbers=False)
+    elif line:  # a record: its lines are not lines of the file
+        _check_long_lines(text, where, line_numbers=False)
+    else:
         _check_long_lines(text, source)
     segments = segment_document(text, fmt)
     if not segments:
-        where = f"{source}:{line}" if line else source
         raise InputError(f"{where}: empty document")
     return Document(doc_id, source, [{"sent_id": i, "text": s.text} for i, s in enumerate(segments)])
 
@@ -122,12 +179,16 @@ def _records_from_jsonl(text: str, source: str, issues: list[Issue], strict: boo
         if not line.strip():
             continue
         if len(line) > MAX_LINE_CHARS:
-            _report(InputError(f"{source}:{lineno}: a single line of {len(line):,} characters; skipped"), issues, strict)
+            _report(InputError(f"{source}:{lineno}: a single line of {len(line):,} characters "
+                               f"(limit {MAX_LINE_CHARS:,}); not an article"), issues, strict)
+            continue
+        if _UNDECODABLE.search(line):
+            _report(InputError(f"{source}:{lineno}: not valid UTF-8"), issues, strict)
             continue
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as e:
-            _report(InputError(f"{source}:{lineno}: bad JSON ({e.msg} at column {e.colno})"), issues, strict)
+            _report(InputError(f"{source}:{lineno}: bad JSON at column {e.colno} ({e.msg})"), issues, strict)
             continue
         if not isinstance(rec, dict):
             _report(InputError(f"{source}:{lineno}: expected a JSON object"), issues, strict)
@@ -147,23 +208,47 @@ def _report(error: InputError, issues: list[Issue], strict: bool) -> None:
         issues.append(Issue(source, None, rest))
 
 
+def _segment_row(rec: dict, path: str, lineno: int) -> dict:
+    """A row of a segment table, checked: non-empty text, an integer sent_id."""
+    text = rec["text"]
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(f"{path}:{lineno}: empty text")
+    _check_unicode(text + str(rec["doc_id"]), f"{path}:{lineno}")
+    sent_id = rec["sent_id"]
+    if isinstance(sent_id, str) and sent_id.strip().isdigit():
+        sent_id = int(sent_id)
+    if not isinstance(sent_id, int) or isinstance(sent_id, bool):
+        raise InputError(f"{path}:{lineno}: sent_id must be an integer, not {rec['sent_id']!r}")
+    row = {**rec, "sent_id": sent_id}
+    if row.get("label") is not None:
+        row["label"] = str(row["label"])
+    return row
+
+
+def _has_text_column(columns: list[str], text_column: str) -> bool:
+    return text_column in columns or any(key in columns for key in ("html", "markdown", "text"))
+
+
 def _documents_from_table(path: str, text_column: str, id_column: str | None, issues, strict) -> Iterator[Document]:
     """Article records of a .jsonl, .csv or .parquet file; a .jsonl of segment rows
-    (doc_id, sent_id, text) is taken as already segmented."""
+    (doc_id, sent_id, text) is taken as already segmented. A bad line or row is
+    reported and skipped; the rest of the file is read."""
     suffix = _suffix(path)
     if suffix == ".jsonl":
-        text = _decode(_read_bytes(path), path)
+        text = _decode_lenient(_read_bytes(path))
         current: Document | None = None
         for lineno, rec in _records_from_jsonl(text, path, issues, strict):
             if "sent_id" in rec and "doc_id" in rec and "text" in rec:  # a segment table row
-                if not isinstance(rec["text"], str) or not rec["text"].strip():
-                    _report(InputError(f"{path}:{lineno}: empty text"), issues, strict)
+                try:
+                    row = _segment_row(rec, path, lineno)
+                except InputError as e:
+                    _report(e, issues, strict)
                     continue
                 if current is None or current.doc_id != str(rec["doc_id"]):
                     if current is not None:
                         yield current
                     current = Document(str(rec["doc_id"]), path)
-                current.segments.append(rec)
+                current.segments.append(row)
                 continue
             if current is not None:
                 yield current
@@ -175,31 +260,48 @@ def _documents_from_table(path: str, text_column: str, id_column: str | None, is
             yield current
         return
     if suffix == ".csv":
-        raw = _decode(_read_bytes(path), path)
+        raw = _decode_lenient(_read_bytes(path))
         csv.field_size_limit(MAX_LINE_CHARS * 2)
+        reader = csv.DictReader(io.StringIO(raw))
         try:
-            reader = csv.DictReader(io.StringIO(raw))
-            for i, rec in enumerate(reader, 2):
-                doc = _record_document(rec, path, reader.line_num or i, text_column, id_column, issues, strict)
-                if doc:
-                    yield doc
+            columns = reader.fieldnames or []
         except csv.Error as e:
-            _report(InputError(f"{path}:{reader.line_num}: bad CSV ({e})"), issues, strict)
+            raise InputError(f"{path}:1: bad CSV header ({e})") from None
+        if not _has_text_column(columns, text_column):
+            raise InputError(f"{path}:1: no text column {text_column!r} (columns: {', '.join(columns) or 'none'})")
+        while True:
+            try:
+                rec = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as e:  # the reader goes on with the next line
+                _report(InputError(f"{path}:{reader.reader.line_num}: bad CSV ({e})"), issues, strict)
+                continue
+            doc = _record_document(rec, path, reader.reader.line_num, text_column, id_column, issues, strict)
+            if doc:
+                yield doc
         return
     if suffix == ".parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         try:
             parquet = pq.ParquetFile(path)
+            columns = parquet.schema_arrow.names
         except Exception as e:  # pyarrow raises several types for a broken file
             raise InputError(f"{path}: not a readable Parquet file ({e})") from None
+        if not _has_text_column(columns, text_column):
+            raise InputError(f"{path}: no text column {text_column!r} (columns: {', '.join(columns) or 'none'})")
         row_number = 0
-        for batch in parquet.iter_batches(batch_size=1024):
-            for rec in batch.to_pylist():
-                row_number += 1
-                doc = _record_document(rec, path, row_number, text_column, id_column, issues, strict)
-                if doc:
-                    yield doc
+        try:
+            for batch in parquet.iter_batches(batch_size=1024):
+                for rec in batch.to_pylist():
+                    row_number += 1
+                    doc = _record_document(rec, path, row_number, text_column, id_column, issues, strict)
+                    if doc:
+                        yield doc
+        except pa.ArrowException as e:
+            raise InputError(f"{path}:{row_number + 1}: unreadable Parquet data ({e})") from None
         return
 
 
@@ -218,20 +320,36 @@ def _record_document(rec: dict, source: str, line: int, text_column: str, id_col
     doc_id = rec.get(id_column) if id_column else rec.get("doc_id", rec.get("id"))
     doc_id = str(doc_id) if doc_id not in (None, "") else f"{Path(source).name}:{line}"
     try:
+        _check_unicode(doc_id, f"{source}:{line}")
         return _document_from_text(text, fmt, doc_id, source, line)
     except InputError as e:
         _report(e, issues, strict)
         return None
 
 
+def _paths(inputs: list[str], exclude: list[str], issues: list[Issue], strict: bool) -> Iterator[str]:
+    """expand_inputs, one argument at a time; a folder or glob with no input file is reported."""
+    for item in inputs:
+        found = _expand_one(item, exclude)
+        if not found:
+            detail = " (a folder without .txt, .md, .html, .htm, .jsonl, .csv or .parquet files)" \
+                if os.path.isdir(item) else ""
+            _report(InputError(f"{item}: no matching files{detail}"), issues, strict)
+        yield from found
+
+
 def iter_documents(inputs: list[str], issues: list[Issue], strict: bool = False, text_column: str = "text",
-                   id_column: str | None = None) -> Iterator[Document]:
+                   id_column: str | None = None, exclude: list[str] = ()) -> Iterator[Document]:
     """Every document of the inputs, in order; bad input goes to `issues`
     (or raises InputError with strict)."""
-    for path in expand_inputs(inputs):
+    for path in _paths(inputs, exclude, issues, strict):
         try:
             if path != "-" and not os.path.isfile(path):
-                raise InputError(f"{path}: no such file")
+                if not os.path.lexists(path):
+                    raise InputError(f"{path}: no such file")
+                if not os.path.exists(path):
+                    raise InputError(f"{path}: no such file (a broken link)")
+                raise InputError(f"{path}: not a regular file")
             suffix = _suffix(path)
             if path == "-":
                 text = _decode(_read_bytes(path), "<stdin>")
@@ -248,8 +366,9 @@ def iter_documents(inputs: list[str], issues: list[Issue], strict: bool = False,
                                  ".parquet, optionally .gz)")
         except InputError as e:
             _report(e, issues, strict)
-        except (OSError, gzip.BadGzipFile, EOFError) as e:
-            _report(InputError(f"{path}: unreadable ({e.__class__.__name__}: {e})"), issues, strict)
+        except (OSError, EOFError, zlib.error) as e:  # OSError includes gzip.BadGzipFile
+            name = "zlib.error" if isinstance(e, zlib.error) else e.__class__.__name__
+            _report(InputError(f"{path}: unreadable ({name}: {e})"), issues, strict)
 
 
 # --------------------------------------------------------------------------- #
@@ -272,43 +391,47 @@ def _write_atomic(path: Path, write) -> None:
     os.replace(tmp, path)
 
 
-def merge_parts(parts: list[Path], out: Path, fmt: str) -> int:
-    """Concatenate the JSONL part files into the output, streaming, atomically."""
+def _arrow_type(column: str):
+    import pyarrow as pa
+
+    if column in ("sent_id", "n_segments"):
+        return pa.int64()
+    if column.startswith(("p_", "share_")):
+        return pa.float64()
+    return pa.string()
+
+
+def merge_parts(parts: list[Path], out: Path, fmt: str, columns: list[str]) -> int:
+    """Concatenate the JSONL part files into the output, streaming, atomically.
+    A .csv or .parquet output has exactly `columns` (empty where a row has none)."""
     tmp = out.with_name(out.name + ".tmp")
     n = 0
     if fmt == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        writer = None
-        for part in parts:
-            rows = [json.loads(line) for line in part.open(encoding="utf-8")]
-            if not rows:
-                continue
-            table = pa.Table.from_pylist(rows)
-            if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema)
-            writer.write_table(table.cast(writer.schema))
-            n += len(rows)
-        if writer is None:
-            pq.write_table(pa.Table.from_pylist([]), tmp)
-        else:
-            writer.close()
+        schema = pa.schema([(c, _arrow_type(c)) for c in columns])
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for part in parts:
+                with part.open(encoding="utf-8") as pf:
+                    rows = [json.loads(line) for line in pf]
+                if rows:
+                    writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+                    n += len(rows)
         os.replace(tmp, out)
         return n
     with open(tmp, "w", encoding="utf-8", newline="") as f:
         writer = None
+        if fmt == "csv":
+            writer = csv.DictWriter(f, fieldnames=columns, restval="")
+            writer.writeheader()
         for part in parts:
             with part.open(encoding="utf-8") as pf:
                 for line in pf:
-                    if fmt == "jsonl":
+                    if writer is None:
                         f.write(line)
                     else:
-                        row = json.loads(line)
-                        if writer is None:
-                            writer = csv.DictWriter(f, fieldnames=list(row))
-                            writer.writeheader()
-                        writer.writerow(row)
+                        writer.writerow(json.loads(line))
                     n += 1
         f.flush()
         os.fsync(f.fileno())
@@ -341,6 +464,14 @@ def _run_key(args_key: dict) -> str:
     return hashlib.sha256(json.dumps(args_key, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _read_meta(meta: Path) -> dict | None:
+    """A part's meta file, or None where there is none (or it is unreadable): not done."""
+    try:
+        return json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def predict(inputs: list[str], classifier, out: str, *, chunk_docs: int = 64, batch_size: int = 64,
             summary: str | None = None, html_dir: str | None = None, strict: bool = False,
             text_column: str = "text", id_column: str | None = None, progress: bool = True,
@@ -348,9 +479,14 @@ def predict(inputs: list[str], classifier, out: str, *, chunk_docs: int = 64, ba
     """Classify every segment of the inputs and write the output file(s)."""
     from tqdm import tqdm
 
+    if chunk_docs < 1:
+        raise InputError(f"chunk_docs must be at least 1, not {chunk_docs}")
     out_path = Path(out)
     fmt = output_format(out)
+    summary_fmt = output_format(summary) if summary else None
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    if summary:
+        Path(summary).parent.mkdir(parents=True, exist_ok=True)
     parts_dir = out_path.with_name(out_path.name + ".parts")
     parts_dir.mkdir(exist_ok=True)
     key = _run_key({"inputs": inputs, **(run_key or {})})
@@ -358,10 +494,13 @@ def predict(inputs: list[str], classifier, out: str, *, chunk_docs: int = 64, ba
     if rank == 0:
         if key_file.exists() and key_file.read_text() != key:
             raise InputError(f"{parts_dir}: left by a run with other arguments; delete it to start afresh")
-        key_file.write_text(key)
+        if not key_file.exists():
+            _write_atomic(key_file, lambda f: f.write(key))
     barrier()
     if html_dir:
         Path(html_dir).mkdir(parents=True, exist_ok=True)
+    # the run's own files are never inputs, should they lie inside an input folder
+    exclude = [str(out_path), str(parts_dir), *([summary] if summary else []), *([html_dir] if html_dir else [])]
 
     stats = PredictStats()
     start = time.perf_counter()
@@ -371,7 +510,7 @@ def predict(inputs: list[str], classifier, out: str, *, chunk_docs: int = 64, ba
     def chunks() -> Iterator[tuple[int, list[Document], list[Issue]]]:
         chunk: list[Document] = []
         index = 0
-        for doc in iter_documents(inputs, issues, strict, text_column, id_column):
+        for doc in iter_documents(inputs, issues, strict, text_column, id_column, exclude):
             chunk.append(doc)
             if len(chunk) == chunk_docs:
                 yield index, chunk, issues[:]
@@ -381,16 +520,21 @@ def predict(inputs: list[str], classifier, out: str, *, chunk_docs: int = 64, ba
             yield index, chunk, issues[:]
             issues.clear()
 
+    def part_paths(index: int) -> tuple[Path, Path, Path]:
+        return (parts_dir / f"part-{index:06d}.jsonl", parts_dir / f"part-{index:06d}.json",
+                parts_dir / f"summary-{index:06d}.jsonl")
+
     n_chunks = 0
     for index, docs, chunk_issues in chunks():
         n_chunks = index + 1
-        part = parts_dir / f"part-{index:06d}.jsonl"
-        meta = parts_dir / f"part-{index:06d}.json"
+        part, meta, summary_part = part_paths(index)
         if index % world_size != rank:
             continue
-        if part.exists() and meta.exists():
+        # A chunk is done only when its meta file exists (written last); a part
+        # without one, or a stray *.tmp, is the trace of a kill and is redone.
+        done = _read_meta(meta) if part.exists() else None
+        if done is not None:
             stats.skipped_chunks += 1
-            done = json.loads(meta.read_text())
             stats.issues.extend(Issue(**i) for i in done["issues"])
             stats.documents += done["documents"]
             stats.segments += done["segments"]
@@ -415,16 +559,18 @@ def predict(inputs: list[str], classifier, out: str, *, chunk_docs: int = 64, ba
         _write_atomic(part, lambda f: f.writelines(json.dumps(r, ensure_ascii=False) + "\n"
                                                    for rows in rows_by_doc for r in rows))
         if summary:
-            _write_atomic(parts_dir / f"summary-{index:06d}.jsonl", lambda f: f.writelines(
+            _write_atomic(summary_part, lambda f: f.writelines(
                 json.dumps(document_summary(rows, doc), ensure_ascii=False) + "\n" for rows, doc in zip(rows_by_doc, docs)))
         if html_dir:
             from claimsort.rendering import write_document_page
 
-            for rows, doc in zip(rows_by_doc, docs):
-                write_document_page(rows, doc, Path(html_dir))
+            for j, (rows, doc) in enumerate(zip(rows_by_doc, docs)):
+                write_document_page(rows, doc, Path(html_dir), number=index * chunk_docs + j + 1)
         n_segments = sum(len(r) for r in rows_by_doc)
         # The meta file is written last: a part counts as done only once it exists.
         _write_atomic(meta, lambda f: json.dump({"documents": len(docs), "segments": n_segments,
+                                                 "gold_labels": any("gold_label" in r for rows in rows_by_doc
+                                                                    for r in rows),
                                                  "issues": [i.__dict__ for i in chunk_issues]}, f))
         stats.documents += len(docs)
         stats.segments += n_segments
@@ -435,20 +581,23 @@ def predict(inputs: list[str], classifier, out: str, *, chunk_docs: int = 64, ba
     bar.close()
     barrier()
     if rank == 0:
-        parts = sorted(parts_dir.glob("part-*.jsonl"))
-        merge_parts(parts, out_path, fmt)
+        # Exactly this run's chunks, each vouched for by its meta file: nothing else
+        # in the parts folder reaches the output.
+        metas = []
+        for index in range(n_chunks):
+            part, meta, _ = part_paths(index)
+            done = _read_meta(meta) if part.exists() else None
+            if done is None:
+                raise InputError(f"{parts_dir}: chunk {index} was not finished; run again with the same arguments")
+            metas.append(done)
+        columns = OUTPUT_COLUMNS + (["gold_label"] if any(m.get("gold_labels") for m in metas) else [])
+        merge_parts([part_paths(i)[0] for i in range(n_chunks)], out_path, fmt, columns)
         if summary:
-            merge_parts(sorted(parts_dir.glob("summary-*.jsonl")), Path(summary), output_format(summary))
+            merge_parts([part_paths(i)[2] for i in range(n_chunks)], Path(summary), summary_fmt, SUMMARY_COLUMNS)
         if world_size > 1:  # the other processes' counts are in their meta files
-            stats.documents = stats.segments = 0
-            stats.issues = []
-            for meta in sorted(parts_dir.glob("part-*.json")):
-                done = json.loads(meta.read_text())
-                stats.documents += done["documents"]
-                stats.segments += done["segments"]
-                stats.issues.extend(Issue(**i) for i in done["issues"])
-        for f in parts_dir.iterdir():
-            f.unlink()
-        parts_dir.rmdir()
+            stats.documents = sum(m["documents"] for m in metas)
+            stats.segments = sum(m["segments"] for m in metas)
+            stats.issues = [Issue(**i) for m in metas for i in m["issues"]]
+        shutil.rmtree(parts_dir)
     stats.seconds = time.perf_counter() - start
     return stats

@@ -41,8 +41,16 @@ def document_page(rows: list[dict], title: str) -> str:
             f'<div class="legend">{legend}</div>' + "\n".join(body) + "</body></html>")
 
 
-def write_document_page(rows: list[dict], doc, folder: Path) -> Path:
-    path = folder / f"{_safe_name(doc.doc_id)}.html"
+def page_name(doc_id: str, number: int | None = None) -> str:
+    """<number>-<doc_id>.html: the document's number in the run (from 1) keeps two
+    documents with the same id (a.txt in two folders) from sharing one page, and
+    lists the pages in input order."""
+    name = _safe_name(doc_id)
+    return f"{number:06d}-{name}.html" if number is not None else f"{name}.html"
+
+
+def write_document_page(rows: list[dict], doc, folder: Path, number: int | None = None) -> Path:
+    path = folder / page_name(doc.doc_id, number)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(document_page(rows, f"{doc.doc_id} — {doc.source}"), encoding="utf-8")
     tmp.replace(path)

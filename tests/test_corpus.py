@@ -114,3 +114,41 @@ def test_split_leakage_is_caught():
     # boilerplate may repeat across splits
     check_splits([{**base, "label": "boilerplate", "doc_id": "a", "split": "train"},
                   {**base, "label": "boilerplate", "doc_id": "b", "split": "test"}])
+
+
+def test_data_card_counts_match_the_stats_command(monkeypatch):
+    """data/README.md shows the counts `python -m claimsort.data stats` prints
+    (all sources when the third-party corpora are beside the checkout, as in CI)."""
+    from claimsort.data import stats_table
+
+    monkeypatch.chdir(ROOT)
+    card = (ROOT / "data/README.md").read_text()
+    shared = ROOT.parent / "shared/corpora"
+    if (shared / "ptc").is_dir() and (shared / "web-pages").is_dir():
+        rows = build_corpus(CorpusPaths(ptc_dir=str(shared / "ptc"), web_pages_dir=str(shared / "web-pages")))
+        assert stats_table(rows) in card
+    else:
+        rows = build_corpus(CorpusPaths())
+        for line in stats_table(rows).splitlines()[2:]:
+            if line.startswith("| written"):
+                assert line in card
+
+
+def test_corpus_meets_its_size_targets():
+    """At least 250 PTC articles, 80 web pages, 150 written articles labelled,
+    12,000 segments in all, every label at least 800 times (stand-off files)."""
+    import collections
+
+    docs = collections.Counter()
+    labels = collections.Counter()
+    for name, source in (("ptc.jsonl", "ptc"), ("web-pages.jsonl", "web")):
+        for line in (ROOT / "data/annotations" / name).read_text().splitlines():
+            rec = json.loads(line)
+            docs[source] += 1
+            labels.update(label for _, _, label in rec["segments"])
+    written = read_segment_table(ROOT / "data/written/articles.jsonl", require_label=True)
+    docs["written"] = len({r["doc_id"] for r in written})
+    labels.update(r["label"] for r in written)
+    assert docs["ptc"] >= 250 and docs["web"] >= 80 and docs["written"] >= 150
+    assert sum(labels.values()) >= 12_000
+    assert min(labels[label] for label in LABELS) >= 800

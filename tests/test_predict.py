@@ -384,7 +384,7 @@ def bad_inputs(folder: Path) -> tuple[list, list[str], list[tuple[str, str]]]:
     with table.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(["doc_id", "text"])
-        w.writerow(["c1", article(34)])
+        w.writerow(["c1", f"{OFFICIAL[3]} {REPORTED[3]}"])
         w.writerow(["c2", "x" * 3_000_000])  # over the CSV field limit
         w.writerow(["c3", article(35)])
     no_text = folder / "no-text.csv"
