@@ -17,6 +17,7 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
 from claimsort.cli import fail_cleanly
 
@@ -27,7 +28,8 @@ def main(argv=None) -> int:
     parser.add_argument("--model", required=True, help="model folder (transformer or tfidf)")
     parser.add_argument("--out", required=True, help="output file: .jsonl, .csv or .parquet")
     parser.add_argument("--summary", help="per-document summary (share of each label): .jsonl, .csv or .parquet")
-    parser.add_argument("--html", help="folder for one highlighted HTML page per document")
+    parser.add_argument("--html", help="folder for one highlighted HTML page per document "
+                                       "(<number>-<doc_id>.html, numbered in input order)")
     parser.add_argument("--fast", choices=["none", "int8"], default="none",
                         help="CPU fast path: int8 = dynamic int8 quantization of the linear layers")
     parser.add_argument("--batch-size", type=int, default=64, help="segments per forward pass")
@@ -52,17 +54,25 @@ def main(argv=None) -> int:
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if args.threads:
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    cuda = False
+    # a TF-IDF model runs without torch: do not pay for importing it
+    if args.threads or distributed or not (Path(args.model) / "model.joblib").is_file():
         import torch
 
-        torch.set_num_threads(args.threads)
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        cuda = torch.cuda.is_available()
+
     rank, world_size, barrier = 0, 1, (lambda: None)
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    device = "cuda" if cuda and args.fast == "none" else None
+    if distributed:
         from accelerate import PartialState
 
-        state = PartialState()
+        state = PartialState(cpu=not cuda)
         rank, world_size, barrier = state.process_index, state.num_processes, state.wait_for_everyone
-    classifier = load_classifier(args.model, quantize=args.fast == "int8")
+        device = str(state.device) if device else None
+    classifier = load_classifier(args.model, quantize=args.fast == "int8", device=device)
     try:
         stats = predict(args.inputs, classifier, args.out, chunk_docs=args.chunk_docs, batch_size=args.batch_size,
                         summary=args.summary, html_dir=args.html, strict=args.strict, text_column=args.text_column,
@@ -80,7 +90,7 @@ def main(argv=None) -> int:
         resumed = f", {stats.skipped_chunks} chunks resumed from an earlier run" if stats.skipped_chunks else ""
         print(f"{stats.documents} documents, {stats.segments} segments -> {args.out} "
               f"({stats.seconds:.1f} s, {stats.segments / max(stats.seconds, 1e-9):.0f} segments/s); "
-              f"{len(stats.issues)} inputs skipped{resumed}", file=sys.stderr)
+              f"{len(stats.issues)} inputs skipped{resumed}; {world_size} process(es)", file=sys.stderr)
     return 0
 
 

@@ -2,11 +2,16 @@
 chunks of documents, so memory stays flat however large the input.
 
 Resumable and atomic: each chunk of documents becomes one part file in
-``<out>.parts/``, written to a temporary name and renamed when complete. A
-restarted run with the same arguments skips the chunks whose part exists, and
-the parts are merged, in input order, into the output at the end (again via a
-temporary name). With several processes (``accelerate launch predict.py``),
-process r classifies chunks r, r+n, r+2n ... and the main process merges.
+``<out>.parts/``, written to a temporary name and renamed when complete, and
+then a meta file beside it, which alone marks the chunk done. A restarted run
+with the same arguments skips the chunks whose part and meta file exist (a part
+without its meta file, or a stray ``*.tmp``, is redone), and this run's parts are
+merged, in input order, into the output at the end (again via a temporary name).
+With several processes (``accelerate launch predict.py``), process r classifies
+chunks r, r+n, r+2n ... and the main process merges.
+
+The run's own output, parts folder, summary and HTML pages are never read as
+input, should they lie inside an input folder.
 """
 from __future__ import annotations
 
@@ -77,7 +82,7 @@ def _glob_root(pattern: str) -> str:
     """The folder a glob searches: its leading components without wildcards."""
     parts = []
     for part in Path(pattern).parts:
-        if any(ch in part for ch in "*?["):
+        if _is_pattern(part):
             break
         parts.append(part)
     return os.path.join(*parts) if parts else "."

@@ -181,11 +181,11 @@ class TfidfClassifier:
         return cls(joblib.load(Path(folder) / "model.joblib"))
 
 
-def load_classifier(folder: str | Path, quantize: bool = False):
+def load_classifier(folder: str | Path, quantize: bool = False, device: str | None = None):
     """The classifier saved in `folder`, whichever family it is."""
     folder = Path(folder)
     if (folder / "model.joblib").is_file():
         return TfidfClassifier.load(folder)
     if (folder / "config.json").is_file():
-        return TransformerClassifier.load(folder, quantize=quantize)
+        return TransformerClassifier.load(folder, device=device, quantize=quantize)
     raise FileNotFoundError(f"{folder}: not a claimsort model folder (no config.json or model.joblib)")

@@ -389,9 +389,13 @@ def bad_inputs(folder: Path) -> tuple[list, list[str], list[tuple[str, str]]]:
         w.writerow(["c3", article(35)])
     no_text = folder / "no-text.csv"
     write(no_text, "doc_id,body\nn1,Some body text.\nn2,More body text.\n")
+    directory = folder / "looks-like-a-file.txt"  # a folder with a file's name, named on the command line
+    directory.mkdir()
+    fifo = folder / "pipe.txt"  # not a regular file: never read (it would block)
+    os.mkfifo(fifo)
     missing = folder / "missing.txt"
     empty_glob = folder / "nothing-here" / "*.txt"
-    args = [folder, missing, empty_glob]
+    args = [folder, directory, missing, empty_glob]
     messages = [
         f"{latin1}:3: not valid UTF-8",
         f"{empty}: empty document",
@@ -400,6 +404,8 @@ def bad_inputs(folder: Path) -> tuple[list, list[str], list[tuple[str, str]]]:
         f"{truncated}: unreadable (EOFError",
         f"{corrupt}: unreadable (",
         f"{dangling}: no such file",
+        f"{fifo}: not a regular file",
+        f"{directory}: no matching files",
         f"{records}:2: bad JSON",
         f"{records}:3: empty document",
         f"{records}:4: expected a JSON object",
@@ -679,16 +685,44 @@ def test_html_page_screenshot_shows_each_label_colour(html_run, tmp_path):
 # --------------------------------------------------------------------------- #
 # The transformer model
 # --------------------------------------------------------------------------- #
-@pytest.mark.slow
-def test_transformer_model_with_the_int8_fast_path(smoke_model, tmp_path):
+@pytest.fixture(scope="module")
+def tiny_transformer(tmp_path_factory) -> Path:
+    """A transformer model folder as train.py writes one (a Hugging Face sequence
+    classifier with the claimsort meta in its config), randomly initialised and
+    tiny: it exercises the transformer path in seconds. (The session's smoke_model
+    takes a minute and a half to train on two cores.)"""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from claimsort.labels import ID2LABEL, LABEL2ID
+    from claimsort.models import resolve_base_model
+
+    folder = tmp_path_factory.mktemp("model") / "tiny-transformer"
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base_model("all-MiniLM-L6-v2"))
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128, num_labels=len(LABELS),
+                        id2label=ID2LABEL, label2id=LABEL2ID)
+    config.claimsort = {"context": "neighbours", "context_window": 1, "max_length": 64, "labels": list(LABELS)}
+    torch.manual_seed(0)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_transformer_model_and_the_int8_fast_path(tiny_transformer, tmp_path):
     txt = write(tmp_path / "a.txt", TXT)
     md = write(tmp_path / "b.md", MD)
-    out = tmp_path / "predictions.csv"
-    rc, err = run_predict(txt, md, "--model", smoke_model, "--out", out, "--fast", "int8", "--batch-size", "3",
-                          "--threads", "2")
-    assert rc == 0, err[-3000:]
-    fields, rows = read_csv(out)
-    assert fields == COLUMNS
-    rows = [{**r, "sent_id": int(r["sent_id"]), **{k: float(r[k]) for k in PROBA}} for r in rows]
-    check_rows(rows)
-    assert [r["text"] for r in rows] == lines(TXT) + MD_SEGMENTS
+    results = {}
+    for fast, batch_size in (("none", "2"), ("int8", "64")):
+        out = tmp_path / f"predictions-{fast}.csv"
+        rc, err = run_predict(txt, md, "--model", tiny_transformer, "--out", out, "--fast", fast,
+                              "--batch-size", batch_size, "--threads", "2")
+        assert rc == 0, err[-3000:]
+        fields, rows = read_csv(out)
+        assert fields == COLUMNS
+        rows = [{**r, "sent_id": int(r["sent_id"]), **{k: float(r[k]) for k in PROBA}} for r in rows]
+        check_rows(rows)
+        assert [r["text"] for r in rows] == lines(TXT) + MD_SEGMENTS
+        results[fast] = np.array([[r[k] for k in PROBA] for r in rows])
+    # dynamic int8 quantization approximates the float model closely
+    assert np.abs(results["int8"] - results["none"]).max() < 0.05
