@@ -179,8 +179,19 @@ def _document_from_text(text: str, fmt: str, doc_id: str, source: str, line: int
     return Document(doc_id, source, [{"sent_id": i, "text": s.text} for i, s in enumerate(segments)])
 
 
-def _records_from_jsonl(text: str, source: str, issues: list[Issue], strict: bool) -> Iterator[tuple[int, dict]]:
-    for lineno, line in enumerate(text.split("\n"), 1):
+def _iter_lines(path: str) -> Iterator[str]:
+    """Lines of a (possibly gzipped) file, read one at a time so that memory does
+    not grow with the file; bytes that are not UTF-8 become lone surrogates."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        for i, raw in enumerate(f):
+            if i == 0 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            yield raw.decode("utf-8", errors="surrogateescape").rstrip("\r\n")
+
+
+def _records_from_jsonl(lines: Iterator[str], source: str, issues: list[Issue], strict: bool) -> Iterator[tuple[int, dict]]:
+    for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
         if len(line) > MAX_LINE_CHARS:
@@ -240,9 +251,8 @@ def _documents_from_table(path: str, text_column: str, id_column: str | None, is
     reported and skipped; the rest of the file is read."""
     suffix = _suffix(path)
     if suffix == ".jsonl":
-        text = _decode_lenient(_read_bytes(path))
         current: Document | None = None
-        for lineno, rec in _records_from_jsonl(text, path, issues, strict):
+        for lineno, rec in _records_from_jsonl(_iter_lines(path), path, issues, strict):
             if "sent_id" in rec and "doc_id" in rec and "text" in rec:  # a segment table row
                 try:
                     row = _segment_row(rec, path, lineno)

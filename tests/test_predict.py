@@ -5,11 +5,10 @@ chromium is installed.
 
 All text here is written for this file. Most tests use a TF-IDF model fitted on a
 few of these sentences (built in a second, loaded in a second), so a predict.py run
-costs about two seconds; one test runs the transformer smoke model.
+costs about two seconds; one test runs a tiny, randomly initialised transformer.
 """
 import csv
 import gzip
-import io
 import json
 import os
 import re
