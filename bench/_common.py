@@ -19,6 +19,8 @@ SHARED_CORPORA = ROOT.parent / "shared" / "corpora"
 if str(ROOT) not in sys.path:  # run as `python bench/x.py`: import claimsort and bench helpers from the checkout
     sys.path.insert(0, str(ROOT))
 
+from claimsort.corpus import group_documents, read_segment_table  # noqa: E402
+
 
 def cpu_model() -> str:
     try:
@@ -73,18 +75,7 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
 
 
 def read_written(path: Path = WRITTEN) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def group_documents(rows: list[dict]) -> list[list[dict]]:
-    docs: list[list[dict]] = []
-    for row in rows:
-        if docs and docs[-1][0]["doc_id"] == row["doc_id"]:
-            docs[-1].append(row)
-        else:
-            docs.append([row])
-    return docs
+    return read_segment_table(path, require_label=True)
 
 
 def written_documents(min_segments: int, path: Path = WRITTEN) -> list[list[dict]]:

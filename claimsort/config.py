@@ -110,6 +110,10 @@ class TrainingConfig:
     """DataLoader worker processes."""
     bf16: str = "auto"
     """'auto' (bf16 on a GPU that supports it), 'true' or 'false'."""
+    group_by_length: bool = False
+    """Batch segments of similar length (less padding, faster). Off by default:
+    length follows the label here (boilerplate is short), so length-sorted
+    batches are nearly one-label and the model collapsed to one class."""
     torch_threads: typing.Optional[int] = None
     """CPU threads for torch; None leaves torch's default."""
 

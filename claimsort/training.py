@@ -238,7 +238,7 @@ def train_transformer(cfg: RunConfig, splits: dict[str, list[dict]], resume: boo
         full_determinism=not torch.cuda.is_available(),
         report_to=[] if t.report_to == "none" else [t.report_to],
         dataloader_num_workers=t.num_workers,
-        train_sampling_strategy="group_by_length",  # batches of similar length: less padding, faster on CPU
+        train_sampling_strategy="group_by_length" if t.group_by_length else "random",
         bf16=use_bf16,
         ddp_find_unused_parameters=False,
         # Without a GPU the Trainer must be told, or torchrun's processes each train alone.

@@ -25,7 +25,9 @@ def test_two_processes_give_the_single_process_output(smoke_model, tmp_path):
     merged = tmp_path / "merged.jsonl"
     accelerate = shutil.which("accelerate", path=os.path.dirname(sys.executable)) or "accelerate"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([accelerate, "launch", "--cpu", "--num_processes", "2", "--num_machines", "1",
+    # `--cpu` would start a single process; the multi-process launcher (torchrun
+    # underneath) also runs on a machine without GPUs, with gloo.
+    proc = subprocess.run([accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
                            "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29541",
                            str(ROOT / "predict.py"), str(inputs), "--model", str(smoke_model), "--out", str(merged),
                            "--chunk-docs", "2", "--no-progress"],

@@ -123,3 +123,15 @@ def test_two_process_data_parallel_training_on_cpu(tmp_path):
     assert ranks[0]["weights_checksum"] == ranks[1]["weights_checksum"]
     assert ranks[0]["wrote_model_folder"] is True and ranks[1]["wrote_model_folder"] is False
     assert (out / "model.safetensors").is_file() and (out / "eval/test/metrics.json").is_file()
+
+
+def test_wandb_logs_offline_with_the_confusion_matrix_and_report(tmp_path):
+    out = tmp_path / "model"
+    run_train(out, "training.report_to=wandb", "training.max_steps=4", "training.eval_steps=2",
+              env={"WANDB_DIR": str(tmp_path), "WANDB_MODE": "offline"})
+    runs = list((tmp_path / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1, "one offline run, no account or network needed"
+    media = runs[0] / "files" / "media"
+    assert list(media.glob("table/test/confusion_matrix*.table.json"))
+    assert list(media.glob("images/test/confusion_matrix_png*.png"))
+    assert runs[0].joinpath(f"run-{runs[0].name.rsplit('-', 1)[1]}.wandb").stat().st_size > 0
