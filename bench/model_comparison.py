@@ -55,7 +55,7 @@ def main(argv=None) -> int:
     ref_preds = loaded[reference][1]
     is_ptc = lambda p: p["doc_id"].startswith("ptc-")  # noqa: E731
 
-    lines = ["# Models on the real test split", "",
+    lines = ["## Models on the real test split", "",
              "PTC test = the 75 PTC dev articles (real news, never seen in training). All test = PTC test + held-out "
              "web pages + held-out written articles. 95% bootstrap intervals over documents; Δ = paired bootstrap "
              f"on the PTC test articles against `{reference}` (* = significant at 0.05).", "",
