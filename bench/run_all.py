@@ -82,7 +82,7 @@ def run_segmenters(python: str, env: dict, ptc_dir: str) -> bool:
 def write_benchmarks_md(results_dir: Path, target: Path) -> None:
     sections = [INTRO.rstrip()]
     # Results that come from training runs (bench/model_comparison.py, make train) lead.
-    known = [results_dir / f"{name}.md" for name in ("model_comparison", "training_runs", *ORDER)]
+    known = [results_dir / f"{name}.md" for name in ("summary", "model_comparison", "training_runs", "fast_path_accuracy", *ORDER)]
     extra = sorted(p for p in results_dir.glob("*.md") if p not in known)
     for path in known + extra:
         if not path.is_file():
