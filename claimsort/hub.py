@@ -60,7 +60,7 @@ CARD_TEMPLATE = """---
 
 Sorts every segment (sentence, or stand-alone line) of a news article or web page into one of four classes:
 `official_claim`, `reported_statement`, `editorial_skepticism`, `boilerplate`. Trained with
-[claimsort](https://github.com/) from the config `{config_name}` (resolved config in `config.yaml`, run record in
+the claimsort repository from the config `{config_name}` (resolved config in `config.yaml`, run record in
 `run.json`: git commit `{commit}`, seed {seed}).
 
 ## Intended use
