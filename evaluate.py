@@ -49,12 +49,10 @@ def main(argv=None) -> int:
         tables[path.stem] = read_segment_table(path, require_label=True)
     if args.split:
         from claimsort.config import load_config
-        from claimsort.corpus import CorpusPaths, build_corpus, split_rows
+        from claimsort.corpus import build_corpus, split_rows
 
         cfg = load_config(args.model / "config.yaml", check_paths=False)
-        d = cfg.data
-        splits = split_rows(build_corpus(CorpusPaths(d.written, d.ptc_annotations, d.web_annotations,
-                                                     d.ptc_dir, d.web_pages_dir)))
+        splits = split_rows(build_corpus(cfg.data.corpus_paths()))
         for name in args.split:
             if name not in splits:
                 parser.error(f"unknown split {name!r}")

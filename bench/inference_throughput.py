@@ -202,8 +202,10 @@ def main(argv=None) -> int:
     table = markdown_table(["path", "segments/s", "speed-up vs (a)", "macro-F1", "F1 - (b)", "notes"], table_rows)
     notes = [f"Model `{args.model}`; {n:,} segments ({len(docs)} documents of the written corpus, all splits, "
              f"repeated); median of {args.runs} timed runs after one warm-up; {args.threads} torch threads. "
-             "Macro-F1 against the gold labels of the same rows; (a) sees the segment text only, so its F1 "
-             "is not that of the model as trained with context."] + notes
+             "Macro-F1 against the gold labels of the same rows (the written corpus, training documents "
+             "included: a speed check, not an accuracy figure; see the fast path on the real test split)."
+             + (" (a) sees the segment text only, so its F1 is not that of the model as trained with context."
+                if fp32.context != "none" else "")] + notes
     write_result("inference_throughput", "Inference throughput (CPU)", table, notes, torch_threads=args.threads,
                  reproduce=f"python bench/inference_throughput.py --model {args.model} --n {args.n} "
                            f"--threads {args.threads}")

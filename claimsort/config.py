@@ -47,6 +47,12 @@ class DataConfig:
     max_eval_segments: typing.Optional[int] = None
     """Cap on dev segments used for model selection (whole documents); None = all."""
 
+    def corpus_paths(self):
+        """The corpus locations of this config, as claimsort.corpus.build_corpus takes them."""
+        from claimsort.corpus import CorpusPaths
+
+        return CorpusPaths(self.written, self.ptc_annotations, self.web_annotations, self.ptc_dir, self.web_pages_dir)
+
 
 @dataclass
 class ModelConfig:

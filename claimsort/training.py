@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from claimsort.config import RunConfig, save_config
-from claimsort.corpus import CorpusPaths, build_corpus, fingerprint, group_documents, split_rows
+from claimsort.corpus import build_corpus, fingerprint, group_documents, split_rows
 from claimsort.labels import ID2LABEL, LABEL2ID, LABELS
 from claimsort.models import TfidfClassifier, build_inputs, resolve_base_model
 
@@ -67,7 +67,7 @@ def _cap_web_boilerplate(rows: list[dict], cap: int | None, seed: int) -> list[d
 def run_data(cfg: RunConfig) -> dict[str, list[dict]]:
     """Rows of each split for this run, each row with a `pair` context text."""
     d = cfg.data
-    rows = build_corpus(CorpusPaths(d.written, d.ptc_annotations, d.web_annotations, d.ptc_dir, d.web_pages_dir))
+    rows = build_corpus(d.corpus_paths())
     splits = split_rows(rows)
     # Context is built on whole documents, before any subsampling.
     for split_rows_ in splits.values():
