@@ -1,7 +1,7 @@
 """Boilerplate removal on real news web pages, against their ground-truth article body.
 
     python bench/boilerplate_removal.py [--model models/default] [--web-dir DIR]
-        [--annotations data/annotations/web-pages.jsonl] [--fast int8] [--threads 2] [--limit N]
+        [--annotations data/annotations/web-pages.jsonl] [--fast int8|onnx] [--threads 2] [--limit N]
 
 Pages: the web-pages corpus (html/<id>.html.gz + ground-truth.json) minus the
 pages of the training split of the web-page annotations (all pages when that file
@@ -84,7 +84,7 @@ def main(argv=None) -> int:
                         help="web-pages corpus folder (html/, ground-truth.json)")
     parser.add_argument("--annotations", default=str(ROOT / "data/annotations/web-pages.jsonl"),
                         help="web-page stand-off annotations (pages of split 'train' are left out)")
-    parser.add_argument("--fast", choices=["none", "int8"], default="none", help="int8: the predict.py --fast path")
+    parser.add_argument("--fast", choices=["none", "int8", "onnx"], default="none", help="a predict.py --fast path")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--limit", type=int, help="only the first N held-out pages (a quick check)")
@@ -109,7 +109,7 @@ def main(argv=None) -> int:
     n_train = len(truth) - len(page_ids)
     if args.limit:
         page_ids = page_ids[:args.limit]
-    clf = TransformerClassifier.load(resolve_model(args.model), quantize=args.fast == "int8")
+    clf = TransformerClassifier.load(resolve_model(args.model), fast=args.fast)
     boiler = LABELS.index("boilerplate")
 
     methods = {"model": [], "trafilatura": [], "html-text (all visible text)": []}
@@ -161,7 +161,7 @@ def main(argv=None) -> int:
             else f"the {len(truth) - n_train} pages not in the training split ({source_note}; {n_train} training pages left out)")
     notes = [f"Pages: {held}" + (f"; first {args.limit} only (--limit)" if args.limit else "")
              + (f"; {len(skipped)} skipped (no HTML file or empty ground truth)" if skipped else "") + ".",
-             f"Model `{args.model}`" + (" with --fast int8" if args.fast == "int8" else " (fp32)")
+             f"Model `{args.model}`" + (f" with --fast {args.fast}" if args.fast != "none" else " (fp32)")
              + f", {args.threads} threads; {statistics.mean(n_segments) if n_segments else 0:.0f} segments per page on "
                f"average, of which the model kept {100 * statistics.mean(kept_share) if kept_share else 0:.0f}%. "
                "ms/page for the model includes segmentation.",
@@ -171,7 +171,7 @@ def main(argv=None) -> int:
              f"Model F1 {model_f1:.3f}: {'meets' if model_f1 >= 0.90 else 'MISSES'} the target of at least 0.90."]
     write_result("boilerplate_removal", "Boilerplate removal on web pages", table, notes, torch_threads=args.threads,
                  reproduce=f"python bench/boilerplate_removal.py --model {args.model}"
-                           + (" --fast int8" if args.fast == "int8" else ""))
+                           + (f" --fast {args.fast}" if args.fast != "none" else ""))
     return 0
 
 

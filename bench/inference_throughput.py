@@ -5,11 +5,10 @@
 
 (a) transformers.pipeline("text-classification") over the plain segment texts;
 (b) the predict.py fp32 path: TransformerClassifier.predict_proba over whole
-    documents (segments sorted by length, dynamic padding, document context);
-(c) the predict.py --fast int8 path: TransformerClassifier.load(quantize=True);
-(d) optional: ONNX Runtime, the model exported with torch.onnx.export (dynamic
-    batch and sequence axes), fp32 and int8 (onnxruntime.quantization.quantize_dynamic),
-    fed exactly as (b). Needs the `onnx` package; skipped with a note without it.
+    documents (tokenized once, sorted by token count, padded per batch);
+(c) the predict.py --fast int8 path: torch dynamic int8 of the linear layers;
+(d) the predict.py --fast onnx path: ONNX Runtime, fused graph, int8 weights
+    (exported once into <model>/onnx/, not timed).
 
 Segments: the written corpus (data/written/articles.jsonl, all splits), whole
 documents repeated until there are at least --n segments. Each path is warmed up
@@ -20,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -50,77 +47,6 @@ def warm_docs(docs: list[list[dict]], n: int = 256) -> list[list[dict]]:
 
 
 # --------------------------------------------------------------------------- #
-# ONNX Runtime path (optional)
-# --------------------------------------------------------------------------- #
-class OnnxClassifier:
-    """predict_proba as TransformerClassifier's (same inputs, order and padding),
-    the forward pass run by an ONNX Runtime session."""
-
-    def __init__(self, base, onnx_path: Path, threads: int):
-        import onnxruntime as ort
-
-        self.base = base
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-        self.input_names = [i.name for i in self.session.get_inputs()]
-
-    def predict_proba(self, documents, batch_size: int = 64) -> np.ndarray:
-        from claimsort.labels import LABELS
-        from claimsort.models import build_inputs
-
-        b = self.base
-        texts, pairs = build_inputs(documents, b.context, b.context_window)
-        lengths = [len(t) + (len(pairs[i]) if pairs else 0) for i, t in enumerate(texts)]
-        order = np.argsort(lengths, kind="stable")
-        out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            enc = b.tokenizer([texts[i] for i in idx], [pairs[i] for i in idx] if pairs else None,
-                              truncation=True, max_length=b.max_length, padding=True, return_tensors="np")
-            feed = {name: enc[name].astype(np.int64) for name in self.input_names}
-            logits = self.session.run(["logits"], feed)[0]
-            logits = logits - logits.max(axis=-1, keepdims=True)
-            e = np.exp(logits)
-            out[idx] = e / e.sum(axis=-1, keepdims=True)
-        return out
-
-
-def export_onnx(model_dir: Path, folder: Path) -> tuple[Path, Path]:
-    """fp32 and dynamic-int8 ONNX files of the model folder."""
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    sample = tokenizer(["An example segment.", "Another one, longer than the first."],
-                       ["first | before:  | after: x", "last | before: y | after: "],
-                       padding=True, return_tensors="pt")
-    names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in sample]
-
-    class Wrapper(torch.nn.Module):
-        def __init__(self, inner):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, *args):
-            return self.inner(**dict(zip(names, args))).logits
-
-    fp32 = folder / "model.onnx"
-    int8 = folder / "model.int8.onnx"
-    axes = {n: {0: "batch", 1: "sequence"} for n in names}
-    axes["logits"] = {0: "batch"}
-    with torch.no_grad():
-        torch.onnx.export(Wrapper(model), tuple(sample[n] for n in names), str(fp32), input_names=names,
-                          output_names=["logits"], dynamic_axes=axes, opset_version=17, dynamo=False)
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
-    return fp32, int8
-
-
-# --------------------------------------------------------------------------- #
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="models/default", help="transformer model folder")
@@ -129,7 +55,7 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="timed runs per path (median reported)")
     parser.add_argument("--batch-size", type=int, default=64, help="batch size of (b), (c), (d) (predict.py's default)")
     parser.add_argument("--pipeline-batch-size", type=int, default=32, help="batch size of the pipeline (a)")
-    parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime path (d)")
+    parser.add_argument("--no-onnx", action="store_true", help="skip the --fast onnx path (d)")
     args = parser.parse_args(argv)
 
     import torch
@@ -169,28 +95,19 @@ def main(argv=None) -> int:
 
     fp32 = TransformerClassifier.load(model_dir)
     context = f"context: {fp32.context}" + (f" (window {fp32.context_window})" if fp32.context != "none" else "")
-    run_classifier("(b) predict.py fp32 (predict_proba)", fp32, f"batch {args.batch_size}, sorted by length, {context}")
-    run_classifier("(c) predict.py --fast int8", TransformerClassifier.load(model_dir, quantize=True),
+    run_classifier("(b) predict.py fp32 (predict_proba)", fp32, f"batch {args.batch_size}, sorted by token count, {context}")
+
+    run_classifier("(c) predict.py --fast int8", TransformerClassifier.load(model_dir, fast="int8"),
                    "torch dynamic int8 of the Linear layers, same inputs as (b)")
-
-    notes = []
     if not args.no_onnx:
-        try:
-            import onnx  # noqa: F401  (torch.onnx.export and quantize_dynamic need it)
-            import onnxruntime
+        import onnxruntime
 
-            with tempfile.TemporaryDirectory() as tmp:
-                onnx_fp32, onnx_int8 = export_onnx(model_dir, Path(tmp))
-                run_classifier("(d1) ONNX Runtime fp32", OnnxClassifier(fp32, onnx_fp32, args.threads),
-                               f"onnxruntime {onnxruntime.__version__}, same inputs as (b)")
-                run_classifier("(d2) ONNX Runtime int8", OnnxClassifier(fp32, onnx_int8, args.threads),
-                               "quantize_dynamic QInt8, same inputs as (b)")
-        except ImportError as e:
-            notes.append(f"ONNX Runtime path (d) skipped: {e} (pip install onnx onnxruntime).")
-        except Exception as e:  # an export or runtime failure is reported, not fatal
-            notes.append(f"ONNX Runtime path (d) failed: {e.__class__.__name__}: {str(e).splitlines()[0][:200]}")
-        for note in notes:
-            print(note, flush=True)
+        start = time.perf_counter()  # the first load exports the model; later loads read the cached file
+        onnx_clf = TransformerClassifier.load(model_dir, fast="onnx")
+        load_sec = time.perf_counter() - start
+        run_classifier("(d) predict.py --fast onnx", onnx_clf,
+                       f"onnxruntime {onnxruntime.__version__}: fused attention, int8 weights, same inputs as (b); "
+                       f"load (with export when not cached) {load_sec:.1f} s, not timed")
 
     base_sec = results[0][1]
     ref_f1 = macro_f1(gold, results[1][2])
@@ -205,7 +122,7 @@ def main(argv=None) -> int:
              "Macro-F1 against the gold labels of the same rows (the written corpus, training documents "
              "included: a speed check, not an accuracy figure; see the fast path on the real test split)."
              + (" (a) sees the segment text only, so its F1 is not that of the model as trained with context."
-                if fp32.context != "none" else "")] + notes
+                if fp32.context != "none" else "")]
     write_result("inference_throughput", "Inference throughput (CPU)", table, notes, torch_threads=args.threads,
                  reproduce=f"python bench/inference_throughput.py --model {args.model} --n {args.n} "
                            f"--threads {args.threads}")

@@ -89,7 +89,9 @@ class TransformerClassifier:
         self.max_length = max_length
 
     @classmethod
-    def load(cls, folder: str | Path, device: str | None = None, quantize: bool = False) -> "TransformerClassifier":
+    def load(cls, folder: str | Path, device: str | None = None, fast: str = "none") -> "TransformerClassifier":
+        """The classifier in `folder`. fast: "none" (fp32), "int8" (torch dynamic int8 of
+        the linear layers) or "onnx" (ONNX Runtime, fused and int8, see OnnxClassifier)."""
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -97,35 +99,187 @@ class TransformerClassifier:
         model = AutoModelForSequenceClassification.from_pretrained(folder)
         tokenizer = AutoTokenizer.from_pretrained(folder)
         meta = getattr(model.config, "claimsort", None) or {}
-        if quantize:
+        if fast == "onnx":
+            return OnnxClassifier(model, tokenizer, folder, **cls._meta_kwargs(meta))
+        if fast == "int8":
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         if device:
             model = model.to(device)
-        return cls(model, tokenizer, meta.get("context", "none"), meta.get("context_window", 1),
-                   meta.get("max_length", 128), meta.get("context_chars", 100))
+        return cls(model, tokenizer, **cls._meta_kwargs(meta))
 
-    def encode(self, texts: list[str], pairs: list[str] | None):
-        return self.tokenizer(texts, pairs, truncation=True,
-                              max_length=self.max_length, padding=True, return_tensors="pt")
+    @staticmethod
+    def _meta_kwargs(meta: dict) -> dict:
+        return {"context": meta.get("context", "none"), "context_window": meta.get("context_window", 1),
+                "max_length": meta.get("max_length", 128), "context_chars": meta.get("context_chars", 100)}
 
-    def predict_proba(self, documents: list[list[dict]], batch_size: int = 64) -> np.ndarray:
+    def tokenize(self, texts: list[str], pairs: list[str] | None) -> dict[str, list[list[int]]]:
+        """Token ids (and type ids) of every input, truncated, not padded."""
+        enc = self.tokenizer(texts, pairs, truncation=True, max_length=self.max_length)
+        return {k: enc[k] for k in ("input_ids", "token_type_ids") if k in enc}
+
+    def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        """Forward pass of one padded batch (int64 arrays by input name)."""
         import torch
 
+        device = next(self.model.parameters()).device
+        with torch.inference_mode():
+            out = self.model(**{k: torch.from_numpy(v).to(device) for k, v in batch.items()}).logits
+        return out.float().cpu().numpy()
+
+    def predict_proba(self, documents: list[list[dict]], batch_size: int = 64) -> np.ndarray:
         texts, pairs = build_inputs(documents, self.context, self.context_window, self.context_chars)
         if not texts:
             return np.zeros((0, len(LABELS)), dtype=np.float32)
-        # Sort by length so each batch pads to similar lengths; restore order after.
-        lengths = [len(t) + (len(pairs[i]) if pairs else 0) for i, t in enumerate(texts)]
-        order = np.argsort(lengths, kind="stable")
+        # Tokenize once, then sort by token count: each batch holds segments of (nearly)
+        # one length, so padding costs almost nothing. The input order is restored below.
+        encoded = self.tokenize(texts, pairs)
+        order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
+        pad_id = self.tokenizer.pad_token_id or 0
         out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
-        device = next(self.model.parameters()).device
-        with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                idx = order[start:start + batch_size]
-                batch = self.encode([texts[i] for i in idx], [pairs[i] for i in idx] if pairs else None)
-                logits = self.model(**{k: v.to(device) for k, v in batch.items()}).logits
-                out[idx] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            batch = pad_batch({k: [v[i] for i in idx] for k, v in encoded.items()}, pad_id)
+            logits = self.logits(batch)
+            logits -= logits.max(axis=-1, keepdims=True)
+            proba = np.exp(logits)
+            out[idx] = proba / proba.sum(axis=-1, keepdims=True)
         return out
+
+
+class OnnxClassifier(TransformerClassifier):
+    """The same classifier run by ONNX Runtime: the model exported to ONNX, its
+    attention and layer norms fused by onnxruntime's transformer optimizer, and its
+    weights quantized to int8 (dynamic quantization). Inputs, batching and output
+    are TransformerClassifier's; only the forward pass differs.
+
+    The ONNX file is built once and cached in ``<model folder>/onnx/`` (keyed by the
+    weights' hash), or in a temporary folder when the model folder is read-only.
+    """
+
+    def __init__(self, model, tokenizer, folder: Path, threads: int | None = None, **kwargs):
+        import onnxruntime as ort
+        import torch
+
+        super().__init__(model, tokenizer, **kwargs)
+        path = onnx_int8_file(model, tokenizer, Path(folder))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.input_names = {i.name for i in self.session.get_inputs()}
+        self.model = None  # the torch weights are not needed any more
+
+    def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        return self.session.run(["logits"], {k: v for k, v in batch.items() if k in self.input_names})[0]
+
+
+# Model types whose graph onnxruntime's transformer optimizer knows how to fuse.
+_FUSABLE = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "electra": "bert", "distilbert": "bert"}
+
+
+def onnx_int8_file(model, tokenizer, folder: Path) -> Path:
+    """Path of the fused int8 ONNX file of `model`, exporting it when not cached."""
+    import hashlib
+    import logging
+    import os
+    import tempfile
+
+    weights = sorted(folder.glob("*.safetensors")) or sorted(folder.glob("*.bin"))
+    digest = hashlib.sha256()
+    for w in weights:
+        digest.update(w.read_bytes())
+    name = f"model-int8-{digest.hexdigest()[:16]}.onnx"
+    cache = folder / "onnx"
+    try:
+        cache.mkdir(exist_ok=True)
+        probe = cache / ".write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError:
+        cache = Path(tempfile.gettempdir()) / "claimsort-onnx"
+        cache.mkdir(exist_ok=True)
+    target = cache / name
+    if target.is_file():
+        return target
+    logging.getLogger(__name__).warning("exporting %s to ONNX (fused, int8): %s (once)", folder, target)
+    with tempfile.TemporaryDirectory(dir=cache) as tmp:
+        built = export_onnx_int8(model, tokenizer, Path(tmp))
+        os.replace(built, target)  # atomic: a killed export leaves no half-written model
+    return target
+
+
+def export_onnx_int8(model, tokenizer, folder: Path) -> Path:
+    """Export `model` to folder/model.onnx, fuse it, quantize it to int8; returns the int8 file."""
+    import logging
+    import warnings
+
+    import onnx
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    sample = tokenizer(["An example segment.", "Another one, a little longer than the first."],
+                       padding=True, return_tensors="pt")
+    names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in sample]
+
+    class LogitsOnly(torch.nn.Module):  # positional inputs in, one tensor out: what the exporter wants
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, *args):
+            return self.inner(**dict(zip(names, args))).logits
+
+    # The optimizer recognises the attention pattern of the eager implementation only.
+    if hasattr(model, "set_attn_implementation"):
+        model.set_attn_implementation("eager")
+    fp32 = folder / "model.onnx"
+    axes = {n: {0: "batch", 1: "sequence"} for n in names}
+    axes["logits"] = {0: "batch"}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes about shapes; the axes above are declared dynamic
+        torch.onnx.export(LogitsOnly(model.eval()), tuple(sample[n] for n in names), str(fp32),
+                          input_names=names, output_names=["logits"], dynamic_axes=axes, opset_version=17,
+                          dynamo=False)
+    source = fp32
+    model_type = _FUSABLE.get(getattr(model.config, "model_type", ""))
+    if model_type:
+        try:
+            from onnxruntime.transformers.optimizer import optimize_model
+
+            fused = optimize_model(str(fp32), model_type=model_type,
+                                   num_heads=getattr(model.config, "num_attention_heads", 0),
+                                   hidden_size=getattr(model.config, "hidden_size", 0))
+            source = folder / "model.fused.onnx"
+            fused.save_model_to_file(str(source))
+        except Exception as e:  # fusion is a speed-up only: the plain graph is still correct
+            logging.getLogger(__name__).warning("ONNX fusion skipped (%s: %s)", type(e).__name__, e)
+            source = fp32
+    int8 = folder / "model.int8.onnx"
+    # Fused ops (onnxruntime's own domain) defeat shape inference: say the default type.
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # quantize_dynamic logs advice about pre-processing on the root logger
+    try:
+        quantize_dynamic(str(source), str(int8), weight_type=QuantType.QInt8,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    finally:
+        root.setLevel(level)
+    return int8
+
+
+def pad_batch(encoded: dict[str, list[list[int]]], pad_id: int) -> dict[str, np.ndarray]:
+    """Right-pad token rows to the longest row; adds the attention mask."""
+    ids = encoded["input_ids"]
+    width = max(len(row) for row in ids)
+    batch = {"attention_mask": np.zeros((len(ids), width), dtype=np.int64)}
+    for key, rows in encoded.items():
+        arr = np.full((len(rows), width), pad_id if key == "input_ids" else 0, dtype=np.int64)
+        for r, row in enumerate(rows):
+            arr[r, :len(row)] = row
+            if key == "input_ids":
+                batch["attention_mask"][r, :len(row)] = 1
+        batch[key] = arr
+    return batch
 
 
 class TfidfClassifier:
@@ -181,11 +335,14 @@ class TfidfClassifier:
         return cls(joblib.load(Path(folder) / "model.joblib"))
 
 
-def load_classifier(folder: str | Path, quantize: bool = False, device: str | None = None):
+FAST_PATHS = ("none", "int8", "onnx")
+
+
+def load_classifier(folder: str | Path, fast: str = "none", device: str | None = None):
     """The classifier saved in `folder`, whichever family it is."""
     folder = Path(folder)
     if (folder / "model.joblib").is_file():
         return TfidfClassifier.load(folder)
     if (folder / "config.json").is_file():
-        return TransformerClassifier.load(folder, device=device, quantize=quantize)
+        return TransformerClassifier.load(folder, device=device, fast=fast)
     raise FileNotFoundError(f"{folder}: not a claimsort model folder (no config.json or model.joblib)")

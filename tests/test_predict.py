@@ -708,12 +708,13 @@ def tiny_transformer(tmp_path_factory) -> Path:
     return folder
 
 
-def test_transformer_model_and_the_int8_fast_path(tiny_transformer, tmp_path):
+def test_transformer_model_and_the_fast_paths(tiny_transformer, tmp_path):
     txt = write(tmp_path / "a.txt", TXT)
     md = write(tmp_path / "b.md", MD)
-    results = {}
-    for fast, batch_size in (("none", "2"), ("int8", "64")):
-        out = tmp_path / f"predictions-{fast}.csv"
+    results, errors = {}, {}
+    runs = (("none", "2"), ("none", "64"), ("int8", "64"), ("onnx", "64"), ("onnx", "3"))
+    for fast, batch_size in runs:
+        out = tmp_path / f"predictions-{fast}-{batch_size}.csv"
         rc, err = run_predict(txt, md, "--model", tiny_transformer, "--out", out, "--fast", fast,
                               "--batch-size", batch_size, "--threads", "2")
         assert rc == 0, err[-3000:]
@@ -722,6 +723,32 @@ def test_transformer_model_and_the_int8_fast_path(tiny_transformer, tmp_path):
         rows = [{**r, "sent_id": int(r["sent_id"]), **{k: float(r[k]) for k in PROBA}} for r in rows]
         check_rows(rows)
         assert [r["text"] for r in rows] == lines(TXT) + MD_SEGMENTS
-        results[fast] = np.array([[r[k] for k in PROBA] for r in rows])
-    # dynamic int8 quantization approximates the float model closely
-    assert np.abs(results["int8"] - results["none"]).max() < 0.05
+        results[fast, batch_size] = np.array([[r[k] for k in PROBA] for r in rows])
+        errors[fast, batch_size] = err
+    # batching (sorting by token count, padding per batch) does not change a prediction
+    assert np.abs(results["none", "2"] - results["none", "64"]).max() < 1e-5
+    # int8 weights (torch or ONNX Runtime) approximate the float model closely
+    assert np.abs(results["int8", "64"] - results["none", "64"]).max() < 0.05
+    assert np.abs(results["onnx", "64"] - results["none", "64"]).max() < 0.05
+    assert np.abs(results["onnx", "3"] - results["onnx", "64"]).max() < 1e-4
+    # the ONNX file is exported once, into the model folder, and reused
+    assert "exporting" in errors["onnx", "64"] and "exporting" not in errors["onnx", "3"]
+    assert len(list((tiny_transformer / "onnx").glob("model-int8-*.onnx"))) == 1
+
+
+def test_onnx_export_goes_to_a_temporary_folder_when_the_model_folder_cannot_hold_it(tiny_transformer, tmp_path,
+                                                                                     monkeypatch):
+    import tempfile
+
+    from claimsort.models import TransformerClassifier
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_transformer, folder, ignore=shutil.ignore_patterns("onnx"))
+    (folder / "onnx").write_text("a file where the cache folder would go")  # mkdir fails, as when read-only
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    clf = TransformerClassifier.load(folder, fast="onnx")
+    assert (folder / "onnx").read_text().startswith("a file")
+    assert len(list((tmp_path / "tmp" / "claimsort-onnx").glob("model-int8-*.onnx"))) == 1
+    proba = clf.predict_proba([[{"sent_id": 0, "text": "The minister said the plan works."}]])
+    assert proba.shape == (1, len(LABELS)) and abs(proba.sum() - 1) < 1e-5
