@@ -25,8 +25,10 @@ def main(argv=None) -> int:
                         help="named splits of the corpus (train/dev/test), built with the model's own data config")
     parser.add_argument("--compare", nargs="+", type=Path, help="evaluation folders to compare side by side")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--fast", choices=["none", "int8", "onnx"], default="none",
-                        help="evaluate one of predict.py's CPU fast paths (see predict.py --help)")
+    parser.add_argument("--fast", choices=["none", "int8"], default="none",
+                        help="evaluate predict.py's CPU fast path (int8 weights; see predict.py --help)")
+    parser.add_argument("--backend", choices=["torch", "onnx"], default="torch",
+                        help="transformer runtime (predict.py uses onnx on the CPU)")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (documents)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     args = parser.parse_args(argv)
@@ -43,7 +45,7 @@ def main(argv=None) -> int:
     from claimsort.corpus import read_segment_table
     from claimsort.models import load_classifier
 
-    classifier = load_classifier(args.model, fast=args.fast)
+    classifier = load_classifier(args.model, fast=args.fast, backend=args.backend)
     tables = {}
     for path in args.data:
         tables[path.stem] = read_segment_table(path, require_label=True)

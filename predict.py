@@ -1,7 +1,7 @@
 """Classify every segment of an article collection.
 
     python predict.py INPUT... --model models/default --out predictions.jsonl
-        [--summary docs.csv] [--html pages/] [--fast int8|onnx] [--strict]
+        [--summary docs.csv] [--html pages/] [--fast int8] [--backend auto|torch|onnx] [--strict]
 
 INPUT: files, folders (recursively) or globs of .txt, .md, .html/.htm (also
 gzipped), .jsonl (segment tables or article records), .csv and .parquet with a
@@ -30,10 +30,12 @@ def main(argv=None) -> int:
     parser.add_argument("--summary", help="per-document summary (share of each label): .jsonl, .csv or .parquet")
     parser.add_argument("--html", help="folder for one highlighted HTML page per document "
                                        "(<number>-<doc_id>.html, numbered in input order)")
-    parser.add_argument("--fast", choices=["none", "int8", "onnx"], default="none",
-                        help="CPU fast path: int8 = torch dynamic int8 quantization of the linear layers; "
-                             "onnx = ONNX Runtime, fused graph with int8 weights (exported once into "
-                             "<model>/onnx/); both measured in BENCHMARKS.md")
+    parser.add_argument("--fast", choices=["none", "int8"], default="none",
+                        help="CPU fast path: int8 = dynamic int8 quantization of the weights (with the onnx "
+                             "backend also a fused graph); its accuracy beside fp32 is in BENCHMARKS.md")
+    parser.add_argument("--backend", choices=["auto", "torch", "onnx"], default="auto",
+                        help="transformer runtime: onnx = ONNX Runtime (exported once into <model>/onnx/), "
+                             "torch = PyTorch; auto = onnx on the CPU, torch on a GPU (and where the export fails)")
     parser.add_argument("--batch-size", type=int, default=64, help="segments per forward pass")
     parser.add_argument("--chunk-docs", type=int, default=64, help="documents per chunk (unit of streaming and resume)")
     parser.add_argument("--text-column", default="text", help="text column of .csv/.parquet/.jsonl article records")
@@ -74,12 +76,12 @@ def main(argv=None) -> int:
         state = PartialState(cpu=not cuda)
         rank, world_size, barrier = state.process_index, state.num_processes, state.wait_for_everyone
         device = str(state.device) if device else None
-    classifier = load_classifier(args.model, fast=args.fast, device=device)
+    classifier = load_classifier(args.model, fast=args.fast, device=device, backend=args.backend)
     try:
         stats = predict(args.inputs, classifier, args.out, chunk_docs=args.chunk_docs, batch_size=args.batch_size,
                         summary=args.summary, html_dir=args.html, strict=args.strict, text_column=args.text_column,
                         id_column=args.id_column, progress=not args.no_progress, rank=rank, world_size=world_size,
-                        barrier=barrier, run_key={"model": str(args.model), "fast": args.fast,
+                        barrier=barrier, run_key={"model": str(args.model), "fast": args.fast, "backend": args.backend,
                                                   "chunk_docs": args.chunk_docs, "text_column": args.text_column,
                                                   "id_column": args.id_column, "summary": args.summary,
                                                   "html": args.html})

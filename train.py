@@ -54,7 +54,8 @@ def main(argv=None) -> int:
     from claimsort.hub import write_model_card
     from claimsort.models import load_classifier
     from claimsort.reports import evaluate_rows
-    from claimsort.training import run_data, train_tfidf, train_transformer, write_run_record
+    from claimsort.training import (run_data, train_page_structure, train_tfidf, train_transformer,
+                                    write_run_record)
 
     cfg = load_config(args.config, args.overrides)
     log.info("config:\n%s", json.dumps(cfg.to_dict(), indent=2))
@@ -73,6 +74,7 @@ def main(argv=None) -> int:
         classifier = load_classifier(model_dir)
     if not is_main_process():
         return 0
+    train_page_structure(cfg, model_dir)
     record = write_run_record(cfg, splits, model_dir)
     results = {}
     for split in cfg.eval_splits:

@@ -1,14 +1,15 @@
 """Inference throughput on CPU: the same model, the same segments, one run.
 
     python bench/inference_throughput.py [--model models/default] [--n 3000]
-        [--threads 2] [--runs 3] [--batch-size 64] [--pipeline-batch-size 32] [--no-onnx]
+        [--threads 2] [--runs 3] [--batch-size 64] [--pipeline-batch-size 32]
 
 (a) transformers.pipeline("text-classification") over the plain segment texts;
-(b) the predict.py fp32 path: TransformerClassifier.predict_proba over whole
-    documents (tokenized once, sorted by token count, padded per batch);
-(c) the predict.py --fast int8 path: torch dynamic int8 of the linear layers;
-(d) the predict.py --fast onnx path: ONNX Runtime, fused graph, int8 weights
-    (exported once into <model>/onnx/, not timed).
+(b) predict.py fp32 as it runs on a CPU (--backend auto = onnx): ONNX Runtime,
+    the model exported once into <model>/onnx/ (not timed); inputs tokenized once,
+    sorted by token count, padded per batch (TransformerClassifier.predict_proba);
+(c) the same in PyTorch (--backend torch);
+(d) predict.py --fast int8 (onnx backend): fused graph, int8 weights;
+(e) predict.py --fast int8 --backend torch: torch dynamic int8 of the linear layers.
 
 Segments: the written corpus (data/written/articles.jsonl, all splits), whole
 documents repeated until there are at least --n segments. Each path is warmed up
@@ -55,9 +56,9 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="timed runs per path (median reported)")
     parser.add_argument("--batch-size", type=int, default=64, help="batch size of (b), (c), (d) (predict.py's default)")
     parser.add_argument("--pipeline-batch-size", type=int, default=32, help="batch size of the pipeline (a)")
-    parser.add_argument("--no-onnx", action="store_true", help="skip the --fast onnx path (d)")
     args = parser.parse_args(argv)
 
+    import onnxruntime
     import torch
     from transformers import pipeline
 
@@ -93,21 +94,21 @@ def main(argv=None) -> int:
         print(f"{name.split()[0]} {n / sec:.0f} segments/s", flush=True)
         return proba
 
-    fp32 = TransformerClassifier.load(model_dir)
+    def load(name, **kwargs):
+        start = time.perf_counter()  # the first ONNX load exports the model; later loads read the cached file
+        clf = TransformerClassifier.load(model_dir, **kwargs)
+        return clf, f"load {time.perf_counter() - start:.1f} s (not timed)"
+
+    fp32, load_note = load("onnx fp32", backend="onnx")
     context = f"context: {fp32.context}" + (f" (window {fp32.context_window})" if fp32.context != "none" else "")
-    run_classifier("(b) predict.py fp32 (predict_proba)", fp32, f"batch {args.batch_size}, sorted by token count, {context}")
-
-    run_classifier("(c) predict.py --fast int8", TransformerClassifier.load(model_dir, fast="int8"),
-                   "torch dynamic int8 of the Linear layers, same inputs as (b)")
-    if not args.no_onnx:
-        import onnxruntime
-
-        start = time.perf_counter()  # the first load exports the model; later loads read the cached file
-        onnx_clf = TransformerClassifier.load(model_dir, fast="onnx")
-        load_sec = time.perf_counter() - start
-        run_classifier("(d) predict.py --fast onnx", onnx_clf,
-                       f"onnxruntime {onnxruntime.__version__}: fused attention, int8 weights, same inputs as (b); "
-                       f"load (with export when not cached) {load_sec:.1f} s, not timed")
+    run_classifier("(b) predict.py fp32 (ONNX Runtime)", fp32,
+                   f"batch {args.batch_size}, sorted by token count, {context}; {load_note}")
+    run_classifier("(c) predict.py fp32 --backend torch", load("torch fp32")[0], "same inputs as (b)")
+    clf, load_note = load("onnx int8", backend="onnx", fast="int8")
+    run_classifier("(d) predict.py --fast int8 (ONNX Runtime)", clf,
+                   f"onnxruntime {onnxruntime.__version__}: fused attention, int8 weights; {load_note}")
+    run_classifier("(e) predict.py --fast int8 --backend torch", load("torch int8", fast="int8")[0],
+                   "torch dynamic int8 of the Linear layers")
 
     base_sec = results[0][1]
     ref_f1 = macro_f1(gold, results[1][2])

@@ -78,6 +78,10 @@ class ModelConfig:
     """tfidf: add character 2-5-grams (within word boundaries)."""
     C: float = 4.0
     """tfidf: inverse regularisation strength of the logistic regression."""
+    page_structure: bool = True
+    """Also fit the page-structure model (claimsort.pagestructure: boilerplate of
+    HTML pages judged from their markup) on the training web pages, when the
+    web-pages corpus is present. predict.py uses it for HTML input."""
 
 
 @dataclass

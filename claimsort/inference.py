@@ -34,7 +34,8 @@ from typing import Iterator
 import numpy as np
 
 from claimsort.labels import LABELS
-from claimsort.segmentation import html_to_text, segment_document
+from claimsort.pagestructure import combine, segment_features, text_with_elements
+from claimsort.segmentation import segment_document
 
 TEXT_SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
 TABLE_SUFFIXES = {".jsonl", ".csv", ".parquet"}
@@ -54,6 +55,7 @@ class Document:
     doc_id: str
     source: str  # the file it came from ("-" for standard input)
     segments: list[dict] = field(default_factory=list)  # rows with at least "text" and "sent_id"
+    page_features: np.ndarray | None = None  # HTML pages: markup features of each segment (pagestructure)
 
 
 @dataclass
@@ -166,8 +168,10 @@ def _check_long_lines(text: str, where: str, line_numbers: bool = True) -> None:
 def _document_from_text(text: str, fmt: str, doc_id: str, source: str, line: int | None = None) -> Document:
     where = f"{source}:{line}" if line else source
     _check_unicode(text, where)
+    spans = None
     if fmt == "html":  # minified HTML is one long line; its visible text must not be
-        text, fmt = html_to_text(text), "text"
+        text, spans = text_with_elements(text) if text.strip() else ("", [])
+        fmt = "text"
         _check_long_lines(text, where, line_numbers=False)
     elif line:  # a record: its lines are not lines of the file
         _check_long_lines(text, where, line_numbers=False)
@@ -176,7 +180,8 @@ def _document_from_text(text: str, fmt: str, doc_id: str, source: str, line: int
     segments = segment_document(text, fmt)
     if not segments:
         raise InputError(f"{where}: empty document")
-    return Document(doc_id, source, [{"sent_id": i, "text": s.text} for i, s in enumerate(segments)])
+    return Document(doc_id, source, [{"sent_id": i, "text": s.text} for i, s in enumerate(segments)],
+                    page_features=segment_features(spans, segments) if spans is not None else None)
 
 
 def _iter_lines(path: str) -> Iterator[str]:
@@ -556,9 +561,14 @@ def predict(inputs: list[str], classifier, out: str, *, chunk_docs: int = 64, ba
             bar.update(done["documents"])
             continue
         proba = classifier.predict_proba([d.segments for d in docs], batch_size=batch_size) if docs else None
+        page_structure = getattr(classifier, "page_structure", None)
         rows_by_doc = []
         k = 0
         for doc in docs:
+            if page_structure is not None and doc.page_features is not None:  # HTML: boilerplate from markup
+                n = len(doc.segments)
+                proba[k:k + n] = combine(proba[k:k + n], page_structure.p_article(doc.page_features),
+                                         LABELS.index("boilerplate"))
             rows = []
             for seg in doc.segments:
                 p = proba[k]

@@ -89,9 +89,11 @@ class TransformerClassifier:
         self.max_length = max_length
 
     @classmethod
-    def load(cls, folder: str | Path, device: str | None = None, fast: str = "none") -> "TransformerClassifier":
-        """The classifier in `folder`. fast: "none" (fp32), "int8" (torch dynamic int8 of
-        the linear layers) or "onnx" (ONNX Runtime, fused and int8, see OnnxClassifier)."""
+    def load(cls, folder: str | Path, device: str | None = None, fast: str = "none",
+             backend: str = "torch") -> "TransformerClassifier":
+        """The classifier in `folder`. fast: "none" (fp32) or "int8" (dynamic int8
+        quantization of the weights); backend: "torch" or "onnx" (ONNX Runtime on the
+        CPU, see OnnxClassifier)."""
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -99,8 +101,8 @@ class TransformerClassifier:
         model = AutoModelForSequenceClassification.from_pretrained(folder)
         tokenizer = AutoTokenizer.from_pretrained(folder)
         meta = getattr(model.config, "claimsort", None) or {}
-        if fast == "onnx":
-            return OnnxClassifier(model, tokenizer, folder, **cls._meta_kwargs(meta))
+        if backend == "onnx":
+            return OnnxClassifier(model, tokenizer, folder, int8=fast == "int8", **cls._meta_kwargs(meta))
         if fast == "int8":
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         if device:
@@ -147,21 +149,22 @@ class TransformerClassifier:
 
 
 class OnnxClassifier(TransformerClassifier):
-    """The same classifier run by ONNX Runtime: the model exported to ONNX, its
-    attention and layer norms fused by onnxruntime's transformer optimizer, and its
-    weights quantized to int8 (dynamic quantization). Inputs, batching and output
-    are TransformerClassifier's; only the forward pass differs.
+    """The same classifier run by ONNX Runtime on the CPU: the model exported to
+    ONNX (fp32), or, with int8=True, its attention and layer norms fused by
+    onnxruntime's transformer optimizer and its weights quantized to int8 (dynamic
+    quantization). Inputs, batching and output are TransformerClassifier's; only the
+    forward pass differs.
 
     The ONNX file is built once and cached in ``<model folder>/onnx/`` (keyed by the
     weights' hash), or in a temporary folder when the model folder is read-only.
     """
 
-    def __init__(self, model, tokenizer, folder: Path, threads: int | None = None, **kwargs):
+    def __init__(self, model, tokenizer, folder: Path, int8: bool = False, threads: int | None = None, **kwargs):
         import onnxruntime as ort
         import torch
 
         super().__init__(model, tokenizer, **kwargs)
-        path = onnx_int8_file(model, tokenizer, Path(folder))
+        path = onnx_file(model, tokenizer, Path(folder), int8)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
         options.inter_op_num_threads = 1
@@ -177,8 +180,8 @@ class OnnxClassifier(TransformerClassifier):
 _FUSABLE = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "electra": "bert", "distilbert": "bert"}
 
 
-def onnx_int8_file(model, tokenizer, folder: Path) -> Path:
-    """Path of the fused int8 ONNX file of `model`, exporting it when not cached."""
+def onnx_file(model, tokenizer, folder: Path, int8: bool) -> Path:
+    """Path of the ONNX file (fp32, or fused int8) of `model`, exporting it when not cached."""
     import hashlib
     import logging
     import os
@@ -188,7 +191,7 @@ def onnx_int8_file(model, tokenizer, folder: Path) -> Path:
     digest = hashlib.sha256()
     for w in weights:
         digest.update(w.read_bytes())
-    name = f"model-int8-{digest.hexdigest()[:16]}.onnx"
+    name = f"model-{'int8' if int8 else 'fp32'}-{digest.hexdigest()[:16]}.onnx"
     cache = folder / "onnx"
     try:
         cache.mkdir(exist_ok=True)
@@ -201,15 +204,17 @@ def onnx_int8_file(model, tokenizer, folder: Path) -> Path:
     target = cache / name
     if target.is_file():
         return target
-    logging.getLogger(__name__).warning("exporting %s to ONNX (fused, int8): %s (once)", folder, target)
+    logging.getLogger(__name__).warning("exporting %s to ONNX (%s): %s (once)", folder,
+                                        "fused, int8" if int8 else "fp32", target)
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
-        built = export_onnx_int8(model, tokenizer, Path(tmp))
+        built = export_onnx(model, tokenizer, Path(tmp), int8)
         os.replace(built, target)  # atomic: a killed export leaves no half-written model
     return target
 
 
-def export_onnx_int8(model, tokenizer, folder: Path) -> Path:
-    """Export `model` to folder/model.onnx, fuse it, quantize it to int8; returns the int8 file."""
+def export_onnx(model, tokenizer, folder: Path, int8: bool) -> Path:
+    """Export `model` to folder/model.onnx (returned when not int8); for int8, fuse it
+    and quantize its weights, and return folder/model.int8.onnx."""
     import logging
     import warnings
 
@@ -240,6 +245,8 @@ def export_onnx_int8(model, tokenizer, folder: Path) -> Path:
         torch.onnx.export(LogitsOnly(model.eval()), tuple(sample[n] for n in names), str(fp32),
                           input_names=names, output_names=["logits"], dynamic_axes=axes, opset_version=17,
                           dynamo=False)
+    if not int8:
+        return fp32
     source = fp32
     model_type = _FUSABLE.get(getattr(model.config, "model_type", ""))
     if model_type:
@@ -335,14 +342,31 @@ class TfidfClassifier:
         return cls(joblib.load(Path(folder) / "model.joblib"))
 
 
-FAST_PATHS = ("none", "int8", "onnx")
+def load_classifier(folder: str | Path, fast: str = "none", device: str | None = None, backend: str = "torch"):
+    """The classifier saved in `folder`, whichever family it is. fast and backend
+    concern transformer models only (see TransformerClassifier.load); backend "auto"
+    is ONNX Runtime on the CPU and torch on a GPU."""
+    from claimsort.pagestructure import PageStructureModel
 
-
-def load_classifier(folder: str | Path, fast: str = "none", device: str | None = None):
-    """The classifier saved in `folder`, whichever family it is."""
     folder = Path(folder)
     if (folder / "model.joblib").is_file():
-        return TfidfClassifier.load(folder)
-    if (folder / "config.json").is_file():
-        return TransformerClassifier.load(folder, device=device, fast=fast)
-    raise FileNotFoundError(f"{folder}: not a claimsort model folder (no config.json or model.joblib)")
+        classifier = TfidfClassifier.load(folder)
+    elif (folder / "config.json").is_file():
+        if backend == "auto" and device and device != "cpu":
+            backend = "torch"
+        if backend == "auto":
+            try:
+                classifier = TransformerClassifier.load(folder, fast=fast, backend="onnx")
+            except Exception as e:  # an architecture the exporter cannot handle still runs, in torch
+                import logging
+
+                logging.getLogger(__name__).warning("ONNX Runtime unavailable for %s (%s: %s); using torch",
+                                                    folder, type(e).__name__, str(e).splitlines()[0][:200])
+                classifier = TransformerClassifier.load(folder, fast=fast, backend="torch")
+        else:
+            classifier = TransformerClassifier.load(folder, device=device, fast=fast, backend=backend)
+    else:
+        raise FileNotFoundError(f"{folder}: not a claimsort model folder (no config.json or model.joblib)")
+    # HTML input: boilerplate judged from the page's markup (None when the folder has no such model)
+    classifier.page_structure = PageStructureModel.load(folder)
+    return classifier

@@ -122,6 +122,13 @@ def markdown_to_text(markdown: str) -> str:
 _EXTRA_NEWLINE_TAGS = frozenset({"label", "button", "option", "td", "th", "summary", "address", "caption"})
 
 
+def html_newline_tags() -> tuple[frozenset, frozenset]:
+    """The tags that start a new line, and those that start a paragraph, in html_to_text."""
+    import html_text
+
+    return frozenset(html_text.NEWLINE_TAGS | _EXTRA_NEWLINE_TAGS), frozenset(html_text.DOUBLE_NEWLINE_TAGS)
+
+
 def html_to_text(html: str | bytes) -> str:
     """All visible text of an HTML page, one line per block element (html-text)."""
     import html_text
@@ -130,8 +137,9 @@ def html_to_text(html: str | bytes) -> str:
         html = html.decode("utf-8", errors="replace")
     if not html.strip():
         return ""
-    return html_text.extract_text(html, guess_layout=True,
-                                  newline_tags=html_text.NEWLINE_TAGS | _EXTRA_NEWLINE_TAGS)
+    newline_tags, double_newline_tags = html_newline_tags()
+    return html_text.extract_text(html, guess_layout=True, newline_tags=newline_tags,
+                                  double_newline_tags=double_newline_tags)
 
 
 def segment_markdown(markdown: str) -> list[Segment]:

@@ -270,6 +270,26 @@ def train_transformer(cfg: RunConfig, splits: dict[str, list[dict]], resume: boo
 
 
 # --------------------------------------------------------------------------- #
+# Page structure (HTML boilerplate from markup)
+# --------------------------------------------------------------------------- #
+def train_page_structure(cfg: RunConfig, model_dir: Path) -> int:
+    """Fit the page-structure model on the training-split web pages and save it in
+    the model folder; returns the number of pages (0: no web pages, nothing saved)."""
+    from claimsort.corpus import resolve_dirs
+    from claimsort.pagestructure import PageStructureModel, training_pages
+
+    _, web_dir = resolve_dirs(cfg.data.ptc_dir, cfg.data.web_pages_dir)
+    if not cfg.model.page_structure or not web_dir:
+        return 0
+    pages = training_pages(Path(cfg.data.web_annotations), Path(web_dir), split="train")
+    if not pages:
+        return 0
+    PageStructureModel.fit(pages, seed=cfg.seed).save(model_dir)
+    log.info("page-structure model: %d training web pages, %d segments", len(pages), sum(len(m) for _, m in pages))
+    return len(pages)
+
+
+# --------------------------------------------------------------------------- #
 # TF-IDF baseline
 # --------------------------------------------------------------------------- #
 def train_tfidf(cfg: RunConfig, splits: dict[str, list[dict]]) -> TfidfClassifier:

@@ -38,3 +38,27 @@ def smoke_model(tmp_path_factory) -> Path:
 
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def tiny_transformer(tmp_path_factory) -> Path:
+    """A transformer model folder as train.py writes one (a Hugging Face sequence
+    classifier with the claimsort meta in its config), randomly initialised and
+    tiny: it exercises the transformer path in seconds. (The session's smoke_model
+    takes a minute and a half to train on two cores.)"""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from claimsort.labels import ID2LABEL, LABEL2ID, LABELS
+    from claimsort.models import resolve_base_model
+
+    folder = tmp_path_factory.mktemp("model") / "tiny-transformer"
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base_model("all-MiniLM-L6-v2"))
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128, num_labels=len(LABELS),
+                        id2label=ID2LABEL, label2id=LABEL2ID)
+    config.claimsort = {"context": "neighbours", "context_window": 1, "max_length": 64, "labels": list(LABELS)}
+    torch.manual_seed(0)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -684,56 +684,39 @@ def test_html_page_screenshot_shows_each_label_colour(html_run, tmp_path):
 # --------------------------------------------------------------------------- #
 # The transformer model
 # --------------------------------------------------------------------------- #
-@pytest.fixture(scope="module")
-def tiny_transformer(tmp_path_factory) -> Path:
-    """A transformer model folder as train.py writes one (a Hugging Face sequence
-    classifier with the claimsort meta in its config), randomly initialised and
-    tiny: it exercises the transformer path in seconds. (The session's smoke_model
-    takes a minute and a half to train on two cores.)"""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    from claimsort.labels import ID2LABEL, LABEL2ID
-    from claimsort.models import resolve_base_model
-
-    folder = tmp_path_factory.mktemp("model") / "tiny-transformer"
-    tokenizer = AutoTokenizer.from_pretrained(resolve_base_model("all-MiniLM-L6-v2"))
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=128, num_labels=len(LABELS),
-                        id2label=ID2LABEL, label2id=LABEL2ID)
-    config.claimsort = {"context": "neighbours", "context_window": 1, "max_length": 64, "labels": list(LABELS)}
-    torch.manual_seed(0)
-    BertForSequenceClassification(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
 def test_transformer_model_and_the_fast_paths(tiny_transformer, tmp_path):
     txt = write(tmp_path / "a.txt", TXT)
     md = write(tmp_path / "b.md", MD)
     results, errors = {}, {}
-    runs = (("none", "2"), ("none", "64"), ("int8", "64"), ("onnx", "64"), ("onnx", "3"))
-    for fast, batch_size in runs:
-        out = tmp_path / f"predictions-{fast}-{batch_size}.csv"
+    runs = (("torch", "none", "2"), ("torch", "none", "64"), ("torch", "int8", "64"), ("onnx", "none", "64"),
+            ("auto", "none", "3"), ("onnx", "int8", "64"), ("onnx", "int8", "3"))
+    for backend, fast, batch_size in runs:
+        out = tmp_path / f"predictions-{backend}-{fast}-{batch_size}.csv"
         rc, err = run_predict(txt, md, "--model", tiny_transformer, "--out", out, "--fast", fast,
-                              "--batch-size", batch_size, "--threads", "2")
+                              "--backend", backend, "--batch-size", batch_size, "--threads", "2")
         assert rc == 0, err[-3000:]
         fields, rows = read_csv(out)
         assert fields == COLUMNS
         rows = [{**r, "sent_id": int(r["sent_id"]), **{k: float(r[k]) for k in PROBA}} for r in rows]
         check_rows(rows)
         assert [r["text"] for r in rows] == lines(TXT) + MD_SEGMENTS
-        results[fast, batch_size] = np.array([[r[k] for k in PROBA] for r in rows])
-        errors[fast, batch_size] = err
+        results[backend, fast, batch_size] = np.array([[r[k] for k in PROBA] for r in rows])
+        errors[backend, fast, batch_size] = err
+    fp32 = results["torch", "none", "64"]
     # batching (sorting by token count, padding per batch) does not change a prediction
-    assert np.abs(results["none", "2"] - results["none", "64"]).max() < 1e-5
+    assert np.abs(results["torch", "none", "2"] - fp32).max() < 1e-5
+    # ONNX Runtime fp32 is the same model (auto picks it on a CPU)
+    assert np.abs(results["onnx", "none", "64"] - fp32).max() < 1e-4
+    assert np.abs(results["auto", "none", "3"] - fp32).max() < 1e-4
     # int8 weights (torch or ONNX Runtime) approximate the float model closely
-    assert np.abs(results["int8", "64"] - results["none", "64"]).max() < 0.05
-    assert np.abs(results["onnx", "64"] - results["none", "64"]).max() < 0.05
-    assert np.abs(results["onnx", "3"] - results["onnx", "64"]).max() < 1e-4
-    # the ONNX file is exported once, into the model folder, and reused
-    assert "exporting" in errors["onnx", "64"] and "exporting" not in errors["onnx", "3"]
+    assert np.abs(results["torch", "int8", "64"] - fp32).max() < 0.05
+    assert np.abs(results["onnx", "int8", "64"] - fp32).max() < 0.05
+    assert np.abs(results["onnx", "int8", "3"] - results["onnx", "int8", "64"]).max() < 1e-4
+    # each ONNX file is exported once, into the model folder, and reused
+    assert "exporting" in errors["onnx", "none", "64"] and "exporting" not in errors["auto", "none", "3"]
+    assert "exporting" in errors["onnx", "int8", "64"] and "exporting" not in errors["onnx", "int8", "3"]
     assert len(list((tiny_transformer / "onnx").glob("model-int8-*.onnx"))) == 1
+    assert len(list((tiny_transformer / "onnx").glob("model-fp32-*.onnx"))) == 1
 
 
 def test_onnx_export_goes_to_a_temporary_folder_when_the_model_folder_cannot_hold_it(tiny_transformer, tmp_path,
@@ -747,7 +730,7 @@ def test_onnx_export_goes_to_a_temporary_folder_when_the_model_folder_cannot_hol
     (folder / "onnx").write_text("a file where the cache folder would go")  # mkdir fails, as when read-only
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
-    clf = TransformerClassifier.load(folder, fast="onnx")
+    clf = TransformerClassifier.load(folder, fast="int8", backend="onnx")
     assert (folder / "onnx").read_text().startswith("a file")
     assert len(list((tmp_path / "tmp" / "claimsort-onnx").glob("model-int8-*.onnx"))) == 1
     proba = clf.predict_proba([[{"sent_id": 0, "text": "The minister said the plan works."}]])

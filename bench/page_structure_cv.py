@@ -1,0 +1,80 @@
+"""Cross-validated boilerplate removal by the page-structure model alone.
+
+    python bench/page_structure_cv.py [--web-dir DIR] [--folds 5] [--seed 0]
+
+Every page of the web-pages corpus with a ground-truth body, split into --folds
+folds by page (seeded shuffle). For each fold, claimsort.pagestructure's model is
+fitted on the other folds (labels from the ground truth, as train.py does on the
+training split) and removes boilerplate on the fold's pages: a segment is kept when
+its smoothed P(article) is at least 0.5. Scored as bench/boilerplate_removal.py
+(4-token shingle P/R/F1 per page, pages weighted equally). The sentence model is
+not involved: this isolates what the markup alone achieves on pages it never saw.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+from pathlib import Path
+
+import numpy as np
+
+from _common import SHARED_CORPORA, markdown_table, write_result  # noqa: E402  (sets sys.path)
+from boilerplate_removal import score, shingles
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--web-dir", default=os.environ.get("CLAIMSORT_WEB_PAGES_DIR") or str(SHARED_CORPORA / "web-pages"),
+                        help="web-pages corpus folder (html/, ground-truth.json)")
+    parser.add_argument("--folds", type=int, default=5, help="number of folds")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the page shuffle")
+    args = parser.parse_args(argv)
+
+    from claimsort.pagestructure import PageStructureModel, html_segments
+    from claimsort.webpages import body_mask, page_headline, read_page
+
+    web_dir = Path(args.web_dir)
+    truth_file = web_dir / "ground-truth.json"
+    if not truth_file.is_file():
+        raise SystemExit(f"{truth_file}: not found (pass --web-dir or set CLAIMSORT_WEB_PAGES_DIR)")
+    truth = json.loads(truth_file.read_text(encoding="utf-8"))
+    pages = {}
+    for pid in sorted(truth):
+        path = web_dir / "html" / f"{pid}.html.gz"
+        body = truth[pid].get("articleBody") or ""
+        if not path.is_file() or not shingles(body):
+            continue
+        html = read_page(path)
+        segments, features = html_segments(html)
+        if segments:
+            pages[pid] = (segments, features, np.array(body_mask(segments, body, page_headline(html))),
+                          shingles(body))
+    ids = sorted(pages)
+    random.Random(args.seed).shuffle(ids)
+    folds = [ids[k::args.folds] for k in range(args.folds)]
+    scores = []
+    for k, fold in enumerate(folds):
+        train = [pid for j, f in enumerate(folds) if j != k for pid in f]
+        model = PageStructureModel.fit([(pages[pid][1], pages[pid][2]) for pid in train])
+        for pid in fold:
+            segments, features, _, gold = pages[pid]
+            keep = model.p_article(features) >= 0.5
+            scores.append(score("\n".join(s.text for s, kp in zip(segments, keep) if kp), gold))
+        print(f"fold {k + 1}/{args.folds}: {len(fold)} pages", flush=True)
+    p, r, f = (statistics.mean(s[i] for s in scores) for i in range(3))
+    table = markdown_table(["method", "pages", "folds", "precision", "recall", "F1"],
+                           [["page-structure model alone (markup), cross-validated", len(scores), args.folds,
+                             f"{p:.3f}", f"{r:.3f}", f"{f:.3f}"]])
+    notes = [f"All {len(scores)} pages of the corpus with a ground-truth body; {args.folds} folds by page "
+             f"(shuffle seed {args.seed}); each fold scored by a model fitted on the other folds. Same scoring as "
+             "the boilerplate-removal benchmark. The sentence model is not used: this is the markup alone."]
+    write_result("page_structure_cv", "Page-structure model, cross-validated", table, notes,
+                 reproduce=f"python bench/page_structure_cv.py --folds {args.folds} --seed {args.seed}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
