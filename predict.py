@@ -36,7 +36,8 @@ def main(argv=None) -> int:
     parser.add_argument("--backend", choices=["auto", "torch", "onnx"], default="auto",
                         help="transformer runtime: onnx = ONNX Runtime (exported once into <model>/onnx/), "
                              "torch = PyTorch; auto = onnx on the CPU, torch on a GPU (and where the export fails)")
-    parser.add_argument("--batch-size", type=int, default=64, help="segments per forward pass")
+    parser.add_argument("--batch-size", type=int, default=32,
+                        help="segments per forward pass (on a GPU, more: 256 or so)")
     parser.add_argument("--chunk-docs", type=int, default=64, help="documents per chunk (unit of streaming and resume)")
     parser.add_argument("--text-column", default="text", help="text column of .csv/.parquet/.jsonl article records")
     parser.add_argument("--id-column", help="document id column of .csv/.parquet/.jsonl article records")

@@ -91,7 +91,7 @@ def main(argv=None) -> int:
     parser.add_argument("--fast", choices=["none", "int8"], default="none", help="predict.py --fast")
     parser.add_argument("--backend", choices=["auto", "torch", "onnx"], default="auto", help="predict.py --backend")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=32, help="predict.py's default")
     parser.add_argument("--limit", type=int, help="only the first N held-out pages (a quick check)")
     args = parser.parse_args(argv)
 

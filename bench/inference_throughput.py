@@ -53,8 +53,8 @@ def main(argv=None) -> int:
     parser.add_argument("--model", default="models/default", help="transformer model folder")
     parser.add_argument("--n", type=int, default=3000, help="at least this many segments (whole documents)")
     parser.add_argument("--threads", type=int, default=2, help="torch / ONNX Runtime intra-op threads")
-    parser.add_argument("--runs", type=int, default=3, help="timed runs per path (median reported)")
-    parser.add_argument("--batch-size", type=int, default=64, help="batch size of (b), (c), (d) (predict.py's default)")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per path (median reported)")
+    parser.add_argument("--batch-size", type=int, default=32, help="batch size of (b) to (e) (predict.py's default)")
     parser.add_argument("--pipeline-batch-size", type=int, default=32, help="batch size of the pipeline (a)")
     args = parser.parse_args(argv)
 
@@ -119,7 +119,8 @@ def main(argv=None) -> int:
         table_rows.append([name, f"{n / sec:,.0f}", f"{base_sec / sec:.2f}x", f"{f1:.4f}", diff, note])
     table = markdown_table(["path", "segments/s", "speed-up vs (a)", "macro-F1", "F1 - (b)", "notes"], table_rows)
     notes = [f"Model `{args.model}`; {n:,} segments ({len(docs)} documents of the written corpus, all splits, "
-             f"repeated); median of {args.runs} timed runs after one warm-up; {args.threads} torch threads. "
+             f"repeated; {len(set(texts)):,} distinct texts: predict.py classifies a repeated segment once, the "
+             f"pipeline every time); median of {args.runs} timed runs after one warm-up; {args.threads} threads. "
              "Macro-F1 against the gold labels of the same rows (the written corpus, training documents "
              "included: a speed check, not an accuracy figure; see the fast path on the real test split)."
              + (" (a) sees the segment text only, so its F1 is not that of the model as trained with context."

@@ -9,9 +9,9 @@ order, cut into documents of --per-doc segments with new doc_ids. Each run is
 --fast F --threads T` in a fresh process; its peak RSS is taken as the kernel's
 ru_maxrss of that process (through /usr/bin/time -v when present, otherwise a
 fresh wrapper process reading getrusage(RUSAGE_CHILDREN)), with psutil polling
-(every 0.1 s) as a cross-check. The same --fast flag is used for every size:
-int8 by default, because fp32 over 200,000 segments takes well over 15 minutes
-on 2 cores. Target: the largest input's peak at most 1.2x the smallest's.
+(every 0.1 s) as a cross-check. The same flags are used for every size:
+--fast int8 by default (predict.py's CPU default backend, ONNX Runtime), because
+fp32 over 200,000 segments takes over 10 minutes on 2 cores. Target: the largest input's peak at most 1.2x the smallest's.
 """
 from __future__ import annotations
 

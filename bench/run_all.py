@@ -10,7 +10,7 @@ results file present (so a partial run with --only keeps the other sections).
 --quick uses small sizes, to check the scripts end to end (numbers not meant for
 BENCHMARKS.md: combine with --results-dir / --benchmarks-md elsewhere).
 Names: segmenters, segmentation_throughput, inference_throughput, memory,
-boilerplate_removal, training_throughput.
+boilerplate_removal, page_structure_cv, training_throughput.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from _common import ROOT, SHARED_CORPORA, machine_line, write_result  # noqa: E4
 
 BENCH = ROOT / "bench"
 ORDER = ["segmenters", "segmentation_throughput", "inference_throughput", "memory", "boilerplate_removal",
-         "training_throughput"]
+         "page_structure_cv", "training_throughput"]
 
 INTRO = """# Benchmarks
 
@@ -44,13 +44,16 @@ PURPOSE = {
                   "articles: the evidence for using syntok.",
     "segmentation_throughput": "The chosen segmenter as claimsort runs it, on plain text and on HTML pages.",
     "inference_throughput": "Classifying segments on CPU: the naive transformers pipeline against the "
-                            "predict.py paths (fp32, --fast int8) and ONNX Runtime, on the same model and "
-                            "segments, with the accuracy cost of each fast path.",
+                            "predict.py paths (fp32 and --fast int8, each in ONNX Runtime, predict.py's CPU "
+                            "default, and in PyTorch), on the same model and segments.",
     "memory": "predict.py streams its input in chunks of documents, so its memory should not grow with "
               "the input: peak RSS on a small and a 20x larger input.",
-    "boilerplate_removal": "Dropping the segments the model calls boilerplate as a main-text extractor, "
+    "boilerplate_removal": "Dropping the segments predict.py labels boilerplate as a main-text extractor "
+                           "(the sentence model with the page-structure model, and the sentence model alone), "
                            "against trafilatura and against keeping all visible text, on real news pages "
                            "held out from training.",
+    "page_structure_cv": "The page-structure model alone, cross-validated over every web page: how well the "
+                         "markup generalises to pages it never saw.",
     "training_throughput": "Fine-tuning speed of a run config with the project's Trainer.",
 }
 
@@ -129,6 +132,7 @@ def main(argv=None) -> int:
         "memory": ["--model", args.model, "--threads", t] + (["--sizes", "2000", "20000"] if q else []),
         "boilerplate_removal": ["--model", args.model, "--threads", t, "--web-dir", args.web_dir]
                                + (["--limit", "10"] if q else []),
+        "page_structure_cv": ["--web-dir", args.web_dir] + (["--folds", "2"] if q else []),
         "training_throughput": ["--config", args.config, "--threads", t] + (["--steps", "5"] if q else []),
     }
     selected = [n for n in ORDER if (not args.only or n in args.only) and n not in args.skip]

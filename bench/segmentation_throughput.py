@@ -36,6 +36,7 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
 
+    from claimsort.pagestructure import html_segments
     from claimsort.segmentation import segment_text
     from claimsort.webpages import page_segments, read_page
 
@@ -56,6 +57,10 @@ def main(argv=None) -> int:
         chars = sum(len(h) for h in pages)
         rows.append(["web pages (HTML)", "page_segments (html-text + segment_text)", f"{len(pages):,}", f"{n:,}",
                      f"{n / sec:,.0f}", f"{len(pages) / sec:,.1f}", f"{chars / sec / 1e6:.2f}"])
+        # what predict.py does with an HTML page: the same segments plus their markup features
+        sec, n = measure(pages, lambda h: html_segments(h)[0], args.runs)
+        rows.append(["web pages (HTML)", "html_segments (+ markup features, predict.py's path)", f"{len(pages):,}",
+                     f"{n:,}", f"{n / sec:,.0f}", f"{len(pages) / sec:,.1f}", f"{chars / sec / 1e6:.2f}"])
     else:
         notes.append(f"web pages not found ({html_dir}): HTML row skipped.")
     if not rows:

@@ -110,7 +110,9 @@ classifier = pipeline("text-classification", model="{usage_path}")
 print(classifier("The ministry said 1,200 homes had been reconnected to the grid by Friday."))
 ```
 For whole articles (segmentation and the context the model was trained with), use the repository's batch
-predictor: `python predict.py article.html --model {usage_path} --out predictions.jsonl`.
+predictor: `python predict.py article.html --model {usage_path} --out predictions.jsonl`. On HTML pages it also
+uses `page_structure.joblib` when the folder has one: a logistic regression over markup features (enclosing tags,
+class names, link density), fitted on the training web pages, that decides which segments are boilerplate.
 """
 
 
@@ -149,7 +151,7 @@ def push(model_dir: Path, repo_id: str, private: bool = False, token: str | None
     api = HfApi(token=token)
     api.create_repo(repo_id, private=private, exist_ok=True)
     commit = api.upload_folder(folder_path=str(model_dir), repo_id=repo_id,
-                               ignore_patterns=["checkpoints/*", "eval/*/predictions.jsonl"])
+                               ignore_patterns=["checkpoints/*", "eval/*/predictions.jsonl", "onnx/*"])
     return str(commit)
 
 

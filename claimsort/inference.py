@@ -492,7 +492,7 @@ def _read_meta(meta: Path) -> dict | None:
         return None
 
 
-def predict(inputs: list[str], classifier, out: str, *, chunk_docs: int = 64, batch_size: int = 64,
+def predict(inputs: list[str], classifier, out: str, *, chunk_docs: int = 64, batch_size: int = 32,
             summary: str | None = None, html_dir: str | None = None, strict: bool = False,
             text_column: str = "text", id_column: str | None = None, progress: bool = True,
             rank: int = 0, world_size: int = 1, barrier=lambda: None, run_key: dict | None = None) -> PredictStats:

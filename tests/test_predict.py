@@ -735,3 +735,30 @@ def test_onnx_export_goes_to_a_temporary_folder_when_the_model_folder_cannot_hol
     assert len(list((tmp_path / "tmp" / "claimsort-onnx").glob("model-int8-*.onnx"))) == 1
     proba = clf.predict_proba([[{"sent_id": 0, "text": "The minister said the plan works."}]])
     assert proba.shape == (1, len(LABELS)) and abs(proba.sum() - 1) < 1e-5
+
+
+@pytest.mark.parametrize("context", ["none", "neighbours"])
+def test_repeated_segments_are_classified_once_with_the_same_result(tiny_transformer, context):
+    from claimsort.models import TransformerClassifier
+
+    clf = TransformerClassifier.load(tiny_transformer)
+    clf.context = context
+    menu = ["Home", "Sport", "Advertisement"]
+    docs = [[{"sent_id": i, "text": t} for i, t in enumerate(menu + [f"Story {n} says the plan works.", *menu])]
+            for n in range(3)]
+    rows_computed = []
+    forward = clf.logits
+    clf.logits = lambda batch: rows_computed.append(len(batch["input_ids"])) or forward(batch)
+    proba = clf.predict_proba(docs, batch_size=4)
+    clf.logits = forward
+    # the same as classifying every segment on its own (with its document, for context)
+    singles = np.concatenate([clf.predict_proba([doc], batch_size=1)[[k]] for doc in docs for k in range(len(doc))])
+    assert np.abs(proba - singles).max() < 1e-5
+    if context == "none":  # 3 menu lines + 3 stories: 6 inputs computed, not 21
+        assert sum(rows_computed) == 6
+        assert np.array_equal(proba[0], proba[4]) and np.array_equal(proba[0], proba[7])
+    else:  # with context, an input is the segment and its surroundings: only those repeated are shared
+        from claimsort.models import build_inputs
+
+        texts, pairs = build_inputs(docs, context, clf.context_window, clf.context_chars)
+        assert sum(rows_computed) == len(set(zip(texts, pairs))) < 21
