@@ -18,8 +18,10 @@ The markup tells them apart: they sit in link-dense blocks, in <aside>, <li> and
    segments, not a scatter.
 
 The result, P(article) per segment, replaces the sentence model's boilerplate
-probability on HTML pages (see ``combine``): the sentence model then only decides
-among the three other labels. Measured in BENCHMARKS.md (boilerplate removal).
+probability on HTML pages (see ``combine``): the sentence model then decides among
+the three other labels, and keeps a veto where it is sure a segment is boilerplate
+(a byline or dateline inside the article's markup). Measured in BENCHMARKS.md
+(boilerplate removal).
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ from claimsort.segmentation import Segment, html_newline_tags, segment_text
 
 PAGE_STRUCTURE_FILE = "page_structure.joblib"
 SWITCH_COST = 2.0  # nats; a cost of 2 means a switch is e^2 ~ 7x less likely than staying
+SENTENCE_VETO = 0.9  # the sentence model's own boilerplate call stands when it is this sure (see combine)
 NEIGHBOURHOODS = (2, 8)
 
 _TAGS = ("a", "nav", "header", "footer", "aside", "form", "li", "h1", "h2", "h3", "h4", "p", "blockquote",
@@ -263,14 +266,22 @@ class PageStructureModel:
         return cls(saved["classifier"], saved["switch_cost"])
 
 
-def combine(proba: np.ndarray, p_article: np.ndarray, boilerplate: int) -> np.ndarray:
+def combine(proba: np.ndarray, p_article: np.ndarray, boilerplate: int, veto: float = SENTENCE_VETO) -> np.ndarray:
     """Label probabilities of a page's segments: P(boilerplate) from the page
-    structure, the rest shared among the other labels as the sentence model shares it."""
+    structure, the rest shared among the other labels as the sentence model shares it.
+
+    Where the sentence model itself is at least `veto` sure that a segment is
+    boilerplate, its own probabilities stand: bylines, datelines, copyright lines and
+    tag lists often sit inside the article's markup, and the scheme calls them
+    boilerplate (the extraction benchmark's ground truth often keeps them; see
+    BENCHMARKS.md for what this costs there)."""
     out = proba.astype(np.float64).copy()
     out[:, boilerplate] = 0.0
     rest = out.sum(axis=1, keepdims=True)
     out = np.where(rest > 0, out / np.maximum(rest, 1e-12), 1.0 / (out.shape[1] - 1)) * p_article[:, None]
     out[:, boilerplate] = 1.0 - p_article
+    sure = proba[:, boilerplate] >= veto
+    out[sure] = proba[sure]
     return out.astype(np.float32)
 
 

@@ -78,12 +78,16 @@ def test_smoothing_fills_a_gap_in_a_run_and_keeps_a_clear_switch():
 
 def test_combine_takes_boilerplate_from_the_page_and_shares_the_rest_as_the_model_does():
     boiler = LABELS.index("boilerplate")
-    proba = np.array([[0.6, 0.2, 0.1, 0.1], [0.05, 0.05, 0.0, 0.9]], dtype=np.float32)
+    proba = np.array([[0.6, 0.2, 0.1, 0.1], [0.1, 0.05, 0.0, 0.85]], dtype=np.float32)
     out = combine(proba, np.array([0.2, 0.9]), boiler)
     assert np.allclose(out.sum(axis=1), 1.0)
     assert out[0, boiler] == pytest.approx(0.8) and out[1, boiler] == pytest.approx(0.1)
     assert out[0, 0] / out[0, 1] == pytest.approx(3.0)  # the model's 0.6 : 0.2
-    assert out[1, 0] == pytest.approx(0.45) and out[1, 1] == pytest.approx(0.45)
+    assert out[1, 0] == pytest.approx(0.6) and out[1, 1] == pytest.approx(0.3)  # 0.9 shared 2:1
+    # a byline inside the article's markup: the sentence model is sure, its call stands
+    byline = np.array([[0.02, 0.03, 0.0, 0.95]], dtype=np.float32)
+    assert np.allclose(combine(byline, np.array([0.9]), boiler), byline)
+    assert combine(byline, np.array([0.9]), boiler, veto=0.99)[0, boiler] == pytest.approx(0.1)
 
 
 def fit_on_pages(ns) -> PageStructureModel:
