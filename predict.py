@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     parser.add_argument("--chunk-docs", type=int, default=64, help="documents per chunk (unit of streaming and resume)")
     parser.add_argument("--text-column", default="text", help="text column of .csv/.parquet/.jsonl article records")
     parser.add_argument("--id-column", help="document id column of .csv/.parquet/.jsonl article records")
-    parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--threads", type=int, help="CPU threads (torch; ONNX Runtime runs this many batches at once)")
     parser.add_argument("--strict", action="store_true", help="stop at the first bad input instead of skipping it")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
