@@ -173,7 +173,7 @@ class OnnxClassifier(TransformerClassifier):
     weights' hash), or in a temporary folder when the model folder is read-only.
     """
 
-    def __init__(self, model, tokenizer, folder: Path, int8: bool = False, threads: int | None = None, **kwargs):
+    def __init__(self, model, tokenizer, folder: Path, int8: bool = False, **kwargs):
         import onnxruntime as ort
         import torch
 
@@ -182,7 +182,7 @@ class OnnxClassifier(TransformerClassifier):
         # One thread per batch and as many batches at once as threads: on small inputs
         # (a sentence is ~25 tokens) this beat splitting each operator across threads
         # (2 cores, int8: ~750 against ~705 segments/s, best batch size of each).
-        self.workers = max(1, threads or torch.get_num_threads())
+        self.workers = max(1, torch.get_num_threads())
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
@@ -207,7 +207,8 @@ class OnnxClassifier(TransformerClassifier):
 
 
 # Model types whose graph onnxruntime's transformer optimizer knows how to fuse.
-_FUSABLE = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "electra": "bert", "distilbert": "bert"}
+# All of them have BERT's layer pattern, the optimizer's model_type "bert".
+_FUSABLE = {"bert", "roberta", "xlm-roberta", "electra", "distilbert"}
 
 
 def onnx_file(model, tokenizer, folder: Path, int8: bool) -> Path:
@@ -278,12 +279,11 @@ def export_onnx(model, tokenizer, folder: Path, int8: bool) -> Path:
     if not int8:
         return fp32
     source = fp32
-    model_type = _FUSABLE.get(getattr(model.config, "model_type", ""))
-    if model_type:
+    if getattr(model.config, "model_type", "") in _FUSABLE:
         try:
             from onnxruntime.transformers.optimizer import optimize_model
 
-            fused = optimize_model(str(fp32), model_type=model_type,
+            fused = optimize_model(str(fp32), model_type="bert",
                                    num_heads=getattr(model.config, "num_attention_heads", 0),
                                    hidden_size=getattr(model.config, "hidden_size", 0))
             source = folder / "model.fused.onnx"
@@ -291,17 +291,17 @@ def export_onnx(model, tokenizer, folder: Path, int8: bool) -> Path:
         except Exception as e:  # fusion is a speed-up only: the plain graph is still correct
             logging.getLogger(__name__).warning("ONNX fusion skipped (%s: %s)", type(e).__name__, e)
             source = fp32
-    int8 = folder / "model.int8.onnx"
+    quantized = folder / "model.int8.onnx"
     # Fused ops (onnxruntime's own domain) defeat shape inference: say the default type.
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)  # quantize_dynamic logs advice about pre-processing on the root logger
     try:
-        quantize_dynamic(str(source), str(int8), weight_type=QuantType.QInt8,
+        quantize_dynamic(str(source), str(quantized), weight_type=QuantType.QInt8,
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     finally:
         root.setLevel(level)
-    return int8
+    return quantized
 
 
 def pad_batch(encoded: dict[str, list[list[int]]], pad_id: int) -> dict[str, np.ndarray]:

@@ -288,12 +288,20 @@ def combine(proba: np.ndarray, p_article: np.ndarray, boilerplate: int, veto: fl
 # --------------------------------------------------------------------------- #
 # Training data: the web pages of a split, labelled by their ground-truth body
 # --------------------------------------------------------------------------- #
+def labelled_page(html: str, article_body: str) -> tuple[list[Segment], np.ndarray, np.ndarray]:
+    """Segments, features and is_article mask of a page; is_article comes from the
+    page's ground-truth article body (``webpages.body_mask``)."""
+    from claimsort.webpages import body_mask, page_headline
+
+    segments, features = html_segments(html)
+    return segments, features, np.array(body_mask(segments, article_body, page_headline(html)), dtype=bool)
+
+
 def training_pages(annotations: Path, web_dir: Path, split: str = "train") -> list[tuple[np.ndarray, np.ndarray]]:
-    """(features, is_article) of the annotated web pages of `split`; is_article comes
-    from the page's ground-truth article body (``webpages.body_mask``)."""
+    """(features, is_article) of the annotated web pages of `split` (see labelled_page)."""
     import json
 
-    from claimsort.webpages import body_mask, page_headline, read_page
+    from claimsort.webpages import read_page
 
     truth = json.loads((web_dir / "ground-truth.json").read_text(encoding="utf-8"))
     pages = []
@@ -309,10 +317,9 @@ def training_pages(annotations: Path, web_dir: Path, split: str = "train") -> li
             path = web_dir / rec["path"]
             if not body or not path.is_file():
                 continue
-            html = read_page(path)
-            segments, features = html_segments(html)
+            segments, features, is_article = labelled_page(read_page(path), body)
             if segments:
-                pages.append((features, np.array(body_mask(segments, body, page_headline(html)))))
+                pages.append((features, is_article))
     return pages
 
 
