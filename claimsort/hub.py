@@ -112,7 +112,8 @@ print(classifier("The ministry said 1,200 homes had been reconnected to the grid
 For whole articles (segmentation and the context the model was trained with), use the repository's batch
 predictor: `python predict.py article.html --model {usage_path} --out predictions.jsonl`. On HTML pages it also
 uses `page_structure.joblib` when the folder has one: a logistic regression over markup features (enclosing tags,
-class names, link density), fitted on the training web pages, that decides which segments are boilerplate.
+class names, link density) and trafilatura's reading of the page (is the segment in the main text it extracts),
+fitted on the training web pages, that decides which segments are boilerplate.
 """
 
 

@@ -34,7 +34,7 @@ from typing import Iterator
 import numpy as np
 
 from claimsort.labels import LABELS
-from claimsort.pagestructure import combine, segment_features, text_with_elements
+from claimsort.pagestructure import combine, main_text, segment_features, text_with_elements
 from claimsort.segmentation import segment_document
 
 TEXT_SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
@@ -168,9 +168,11 @@ def _check_long_lines(text: str, where: str, line_numbers: bool = True) -> None:
 def _document_from_text(text: str, fmt: str, doc_id: str, source: str, line: int | None = None) -> Document:
     where = f"{source}:{line}" if line else source
     _check_unicode(text, where)
-    spans = None
+    spans = extracted = None
     if fmt == "html":  # minified HTML is one long line; its visible text must not be
-        text, spans = text_with_elements(text) if text.strip() else ("", [])
+        html = text
+        text, spans = text_with_elements(html) if html.strip() else ("", [])
+        extracted = main_text(html) if text else ""
         fmt = "text"
         _check_long_lines(text, where, line_numbers=False)
     elif line:  # a record: its lines are not lines of the file
@@ -181,7 +183,7 @@ def _document_from_text(text: str, fmt: str, doc_id: str, source: str, line: int
     if not segments:
         raise InputError(f"{where}: empty document")
     return Document(doc_id, source, [{"sent_id": i, "text": s.text} for i, s in enumerate(segments)],
-                    page_features=segment_features(spans, segments) if spans is not None else None)
+                    page_features=segment_features(spans, segments, extracted) if spans is not None else None)
 
 
 def _iter_lines(path: str) -> Iterator[str]:

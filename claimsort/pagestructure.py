@@ -9,8 +9,11 @@ The markup tells them apart: they sit in link-dense blocks, in <aside>, <li> and
    algorithm) while recording which element each character came from;
 2. describes each segment by the elements it came from: enclosing tags, words in
    their class and id attributes, depth, and the text mass and link density of the
-   five enclosing blocks; plus its word count, final punctuation and position, and
-   the means of all of these over its neighbours (2 and 8 each side);
+   five enclosing blocks; by its text: word count, final punctuation, position; by
+   trafilatura's reading of the page: the share of the segment's word trigrams found
+   in the main text trafilatura extracts (a well-kept extractor's judgement, one
+   signal among the others; see ``main_text``); plus the means of all of these over
+   its neighbours (2 and 8 each side);
 3. scores each segment with a logistic regression trained on the training-split
    web pages, whose labels come from the ground-truth article body (no annotation);
 4. smooths the scores along the page with a two-state hidden Markov model (article /
@@ -21,7 +24,7 @@ The result, P(article) per segment, replaces the sentence model's boilerplate
 probability on HTML pages (see ``combine``): the sentence model then decides among
 the three other labels, and keeps a veto where it is sure a segment is boilerplate
 (a byline or dateline inside the article's markup). Measured in BENCHMARKS.md
-(boilerplate removal).
+(boilerplate removal, with the trafilatura feature and without it).
 """
 from __future__ import annotations
 
@@ -47,6 +50,13 @@ _ATTRIBUTE_WORDS = ("comment", "related", "share", "social", "footer", "header",
                     "card", "teaser", "link", "btn", "button", "login", "cookie", "modal", "footnote", "copyright")
 _BLOCK_LEVELS = 5
 _N_NODE = len(_TAGS) + len(_ATTRIBUTE_WORDS) + 1 + 2 * _BLOCK_LEVELS
+_N_TEXT = 5  # _text_features
+_N_MAIN_TEXT = 2  # _main_text_features
+_N_ROW = _N_NODE + _N_TEXT + _N_MAIN_TEXT + 1  # + position
+N_FEATURES = _N_ROW * (1 + len(NEIGHBOURHOODS))  # the segment's own row, then its neighbourhood means
+# where the trafilatura features sit (zeroed, they give the markup-only model of bench/page_structure_cv.py)
+MAIN_TEXT_COLUMNS = [block * _N_ROW + _N_NODE + _N_TEXT + j for block in range(1 + len(NEIGHBOURHOODS))
+                     for j in range(_N_MAIN_TEXT)]
 _ATTRIBUTE_TOKEN = re.compile(r"[a-z]+")
 _WORD = re.compile(r"\w+")
 
@@ -121,8 +131,13 @@ def text_with_elements(html: str) -> tuple[str, list[tuple[int, int, object]]]:
 # --------------------------------------------------------------------------- #
 # 2. Features
 # --------------------------------------------------------------------------- #
+# The caches below are keyed by the lxml element itself, never by id(): lxml makes a
+# new Python proxy for a node each time one is asked for and frees it when unused, so
+# the id of a freed proxy (a parent reached by getparent()) is soon another node's.
+# Holding the element as a key keeps its proxy alive, and lxml returns a live proxy
+# for its node every time.
 def _block_stats(node, cache: dict) -> tuple[int, int]:
-    key = ("block", id(node))
+    key = ("block", node)
     if key not in cache:
         chars = len(" ".join(node.text_content().split()))
         links = chars if node.tag == "a" else sum(len(" ".join(a.text_content().split())) for a in node.iter("a"))
@@ -131,7 +146,7 @@ def _block_stats(node, cache: dict) -> tuple[int, int]:
 
 
 def _element_features(el, cache: dict) -> np.ndarray:
-    key = id(el)
+    key = ("element", el)
     if key in cache:
         return cache[key]
     tags, words, depth, node = set(), set(), 0, el
@@ -163,6 +178,40 @@ def _text_features(text: str) -> list[float]:
             sum(w[:1].isupper() for w in words) / max(1, len(words)), float(len(words) < 4)]
 
 
+def main_text(html: str) -> str:
+    """The page's main text as trafilatura extracts it (default settings); "" when
+    it finds none or cannot parse the page (the feature then says so; the markup
+    features still decide)."""
+    import logging
+
+    import trafilatura
+
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)  # it logs every page it finds empty
+    try:
+        return trafilatura.extract(html) or ""
+    except Exception:  # trafilatura/lxml raise several types on odd pages; an unreadable page has no main text
+        return ""
+
+
+def _main_text_features(segments: list[Segment], extracted: str) -> np.ndarray:
+    """Per segment: the share of its word trigrams that occur in `extracted` (a
+    segment of one or two words: whether it occurs there as a word sequence), and
+    whether the extractor found any main text at all."""
+    from claimsort.webpages import word_shingles, words
+
+    extracted_words = words(extracted)
+    trigrams, joined = word_shingles(extracted_words, 3), " " + " ".join(extracted_words) + " "
+    shares = []
+    for seg in segments:
+        w = words(seg.text)
+        if len(w) >= 3:
+            grams = word_shingles(w, 3)
+            shares.append(len(grams & trigrams) / len(grams))
+        else:
+            shares.append(float(bool(w) and (" " + " ".join(w) + " ") in joined))
+    return np.column_stack([shares, np.full(len(segments), float(bool(extracted_words)))])
+
+
 def _neighbourhood_means(x: np.ndarray, k: int) -> np.ndarray:
     n = len(x)
     cumulative = np.vstack([np.zeros((1, x.shape[1])), np.cumsum(x, axis=0)])
@@ -170,8 +219,9 @@ def _neighbourhood_means(x: np.ndarray, k: int) -> np.ndarray:
     return (cumulative[hi] - cumulative[lo]) / (hi - lo)[:, None]
 
 
-def segment_features(spans: list[tuple[int, int, object]], segments: list[Segment]) -> np.ndarray:
-    """One feature row per segment (see the module docstring)."""
+def segment_features(spans: list[tuple[int, int, object]], segments: list[Segment], extracted: str) -> np.ndarray:
+    """One feature row per segment (see the module docstring); `extracted` is the
+    page's ``main_text``."""
     cache: dict = {}
     rows, j = [], 0
     for seg in segments:
@@ -189,8 +239,8 @@ def segment_features(spans: list[tuple[int, int, object]], segments: list[Segmen
         rows.append(acc / max(1, total))
     n = len(segments)
     position = (np.arange(n) / max(1, n - 1))[:, None]
-    x = np.hstack([np.array(rows).reshape(n, _N_NODE), np.array([_text_features(s.text) for s in segments]).reshape(n, 5),
-                   position])
+    x = np.hstack([np.array(rows).reshape(n, _N_NODE), np.array([_text_features(s.text) for s in segments]).reshape(n, _N_TEXT),
+                   _main_text_features(segments, extracted).reshape(n, _N_MAIN_TEXT), position])
     return np.hstack([x, *(_neighbourhood_means(x, k) for k in NEIGHBOURHOODS)]) if n else x
 
 
@@ -198,7 +248,7 @@ def html_segments(html: str) -> tuple[list[Segment], np.ndarray]:
     """Segments of an HTML page (as ``segmentation.segment_html``) and their features."""
     text, spans = text_with_elements(html)
     segments = segment_text(text)
-    return segments, segment_features(spans, segments)
+    return segments, segment_features(spans, segments, main_text(html))
 
 
 # --------------------------------------------------------------------------- #
@@ -259,10 +309,16 @@ class PageStructureModel:
         """The model saved in `folder`, or None when it has none."""
         import joblib
 
+        from claimsort.corpus import DataError
+
         path = Path(folder) / PAGE_STRUCTURE_FILE
         if not path.is_file():
             return None
         saved = joblib.load(path)
+        n = getattr(saved["classifier"], "n_features_in_", None)
+        if n != N_FEATURES:  # fitted by an older claimsort on other features
+            raise DataError(f"{path}: fitted on {n} features, this claimsort computes {N_FEATURES}; refit it with "
+                             f"`python -m claimsort.pagestructure {folder}` (or delete the file to go without it)")
         return cls(saved["classifier"], saved["switch_cost"])
 
 

@@ -26,13 +26,15 @@ def read_page(path: Path) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-def _words(text: str) -> list[str]:
+def words(text: str) -> list[str]:
+    """Lowercased word tokens (NFKC)."""
     text = unicodedata.normalize("NFKC", text).lower()
     return _WORD.findall(text)
 
 
-def _shingles(words: list[str], n: int) -> set[tuple[str, ...]]:
-    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+def word_shingles(tokens: list[str], n: int) -> set[tuple[str, ...]]:
+    """The n-grams of a token list, as a set."""
+    return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
 
 
 def page_headline(html: str) -> str | None:
@@ -58,17 +60,17 @@ def body_mask(segments: list[Segment], article_body: str, headline: str | None =
     sequence and lie between the first and last long body segment, so that a
     menu entry such as "Home" is not taken for a body word.
     """
-    body_words = _words(article_body)
-    body_trigrams = _shingles(body_words, 3)
+    body_words = words(article_body)
+    body_trigrams = word_shingles(body_words, 3)
     body_joined = " " + " ".join(body_words) + " "
-    headline_words = _words(headline) if headline else None
+    headline_words = words(headline) if headline else None
     is_body: list[bool | None] = []
     for seg in segments:
-        words = _words(seg.text)
-        if headline_words and words == headline_words:
+        seg_words = words(seg.text)
+        if headline_words and seg_words == headline_words:
             is_body.append(True)
-        elif len(words) >= 4:
-            grams = _shingles(words, 3)
+        elif len(seg_words) >= 4:
+            grams = word_shingles(seg_words, 3)
             is_body.append(len(grams & body_trigrams) / len(grams) >= 0.6)
         else:
             is_body.append(None)  # decided below
@@ -77,8 +79,8 @@ def body_mask(segments: list[Segment], article_body: str, headline: str | None =
     mask = []
     for i, (seg, v) in enumerate(zip(segments, is_body)):
         if v is None:
-            words = _words(seg.text)
-            v = bool(words) and first <= i <= last and (" " + " ".join(words) + " ") in body_joined
+            seg_words = words(seg.text)
+            v = bool(seg_words) and first <= i <= last and (" " + " ".join(seg_words) + " ") in body_joined
         mask.append(bool(v))
     return mask
 

@@ -1,5 +1,6 @@
 """The page-structure model: HTML boilerplate judged from markup (claimsort.pagestructure)."""
 import json
+import os
 import subprocess
 import sys
 
@@ -8,8 +9,10 @@ import pytest
 
 from conftest import ROOT, SHARED
 from claimsort.labels import LABELS
-from claimsort.pagestructure import (PAGE_STRUCTURE_FILE, PageStructureModel, combine, html_segments, smooth,
-                                     text_with_elements)
+from claimsort.corpus import DataError
+from claimsort.pagestructure import (MAIN_TEXT_COLUMNS, N_FEATURES, PAGE_STRUCTURE_FILE, PageStructureModel, _main_text_features, combine,
+                                     html_segments, main_text, smooth, text_with_elements)
+from claimsort.segmentation import Segment
 from claimsort.segmentation import html_to_text
 
 WEB_PAGES = SHARED / "corpora" / "web-pages"
@@ -88,6 +91,32 @@ def test_combine_takes_boilerplate_from_the_page_and_shares_the_rest_as_the_mode
     byline = np.array([[0.02, 0.03, 0.0, 0.95]], dtype=np.float32)
     assert np.allclose(combine(byline, np.array([0.9]), boiler), byline)
     assert combine(byline, np.array([0.9]), boiler, veto=0.99)[0, boiler] == pytest.approx(0.1)
+
+
+def test_main_text_feature_is_the_share_of_each_segment_the_extractor_kept():
+    html, _ = page(3)
+    extracted = main_text(html)
+    assert "Critics called the plan a gamble" in extracted and "Home" not in extracted.split()
+    segs = [Segment(t, 0, 0) for t in ["Critics called the plan a gamble with the city's reserves.",  # all 8 trigrams kept
+                                       "Critics called the plan a triumph for the city.",  # 3 of its 7 trigrams
+                                       "Sport", "the plan", "Nowhere in the extracted text at all."]]
+    got = _main_text_features(segs, "Critics called the plan a gamble with the city's reserves.")
+    assert got[:, 0] == pytest.approx([1.0, 3 / 7, 0.0, 1.0, 0.0])  # short segments: found as a phrase or not
+    assert list(got[:, 1]) == [1.0] * 5
+    assert list(_main_text_features(segs, "")[:, 1]) == [0.0] * 5  # the extractor found nothing on this page
+    assert main_text("<html><body></body></html>") == "" and main_text("\x00<<>>") == ""
+    segments, features = html_segments(html)
+    assert features.shape == (len(segments), N_FEATURES)
+    assert np.allclose(features[:, MAIN_TEXT_COLUMNS[:2]], _main_text_features(segments, extracted))
+
+
+def test_a_model_fitted_on_other_features_is_refused_with_a_clear_error(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    stale = LogisticRegression().fit(np.eye(4)[:, :3].repeat(3, axis=0), [0, 1, 0, 1] * 3)
+    PageStructureModel(stale).save(tmp_path)
+    with pytest.raises(DataError, match=r"page_structure\.joblib: fitted on 3 features.*python -m claimsort\.pagestructure"):
+        PageStructureModel.load(tmp_path)
 
 
 def fit_on_pages(ns) -> PageStructureModel:
@@ -180,3 +209,17 @@ def test_training_fits_it_when_the_web_pages_are_present_and_the_config_asks(tmp
     no_pages = load_config("configs/default.yaml", [])
     assert train_page_structure(no_pages, tmp_path / "none") == 0
     assert not (tmp_path / "off").exists() and not (tmp_path / "none").exists()
+
+
+@pytest.mark.skipif(not (WEB_PAGES / "html").is_dir(), reason="web-pages corpus not beside the checkout")
+def test_features_are_the_same_in_every_process():
+    """Features must not depend on where Python happens to allocate objects (a cache
+    keyed by id() of lxml's short-lived element proxies once made them differ from
+    run to run); different hash seeds move those allocations."""
+    script = ("import hashlib, sys; from pathlib import Path; "
+              "from claimsort.pagestructure import html_segments; from claimsort.webpages import read_page; "
+              f"paths = sorted(Path({str(WEB_PAGES / 'html')!r}).glob('*.html*'))[:5]; "
+              "print(hashlib.sha256(b''.join(html_segments(read_page(p))[1].tobytes() for p in paths)).hexdigest())")
+    digests = {subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": seed},
+                              capture_output=True, text=True, check=True).stdout for seed in ("1", "2", "3")}
+    assert len(digests) == 1, digests
