@@ -379,6 +379,9 @@ def load_classifier(folder: str | Path, fast: str = "none", device: str | None =
     from claimsort.pagestructure import PageStructureModel
 
     folder = Path(folder)
+    # HTML input: boilerplate judged from the page's markup (None when the folder has no
+    # such model); loaded first so that a stale one fails before any export or load
+    page_structure = PageStructureModel.load(folder)
     if (folder / "model.joblib").is_file():
         classifier = TfidfClassifier.load(folder)
     elif (folder / "config.json").is_file():
@@ -397,6 +400,5 @@ def load_classifier(folder: str | Path, fast: str = "none", device: str | None =
             classifier = TransformerClassifier.load(folder, device=device, fast=fast, backend=backend)
     else:
         raise FileNotFoundError(f"{folder}: not a claimsort model folder (no config.json or model.joblib)")
-    # HTML input: boilerplate judged from the page's markup (None when the folder has no such model)
-    classifier.page_structure = PageStructureModel.load(folder)
+    classifier.page_structure = page_structure
     return classifier

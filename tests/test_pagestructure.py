@@ -117,6 +117,11 @@ def test_a_model_fitted_on_other_features_is_refused_with_a_clear_error(tmp_path
     PageStructureModel(stale).save(tmp_path)
     with pytest.raises(DataError, match=r"page_structure\.joblib: fitted on 3 features.*python -m claimsort\.pagestructure"):
         PageStructureModel.load(tmp_path)
+    # predict.py says so in one line, before loading or exporting anything
+    run = subprocess.run([sys.executable, "predict.py", "README.md", "--model", str(tmp_path), "--out",
+                          str(tmp_path / "out.jsonl")], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert f"error: {tmp_path / PAGE_STRUCTURE_FILE}: fitted on 3 features" in run.stderr
 
 
 def fit_on_pages(ns) -> PageStructureModel:
