@@ -33,23 +33,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import time
-import unicodedata
 from pathlib import Path
 
 from _common import ROOT, SHARED_CORPORA, macro_f1, markdown_table, resolve_model, write_result  # noqa: E402
 
-_WORD = re.compile(r"\w+")
 SHINGLE = 4
 
 
 def shingles(text: str, n: int = SHINGLE) -> set[tuple[str, ...]]:
-    words = _WORD.findall(unicodedata.normalize("NFKC", text or "").lower())
-    if 0 < len(words) < n:  # a text shorter than one shingle is its one shingle
-        return {tuple(words)}
-    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+    from claimsort.webpages import word_shingles, words
+
+    tokens = words(text or "")
+    if 0 < len(tokens) < n:  # a text shorter than one shingle is its one shingle
+        return {tuple(tokens)}
+    return word_shingles(tokens, n)
 
 
 def score(pred: str, gold_set: set) -> tuple[float, float, float]:

@@ -28,12 +28,15 @@ the three other labels, and keeps a veto where it is sure a segment is boilerpla
 """
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
 import numpy as np
 
 from claimsort.segmentation import Segment, html_newline_tags, segment_text
+
+logging.getLogger("trafilatura").setLevel(logging.CRITICAL)  # it logs every page where it finds no main text
 
 PAGE_STRUCTURE_FILE = "page_structure.joblib"
 SWITCH_COST = 2.0  # nats; a cost of 2 means a switch is e^2 ~ 7x less likely than staying
@@ -182,11 +185,8 @@ def main_text(html: str) -> str:
     """The page's main text as trafilatura extracts it (default settings); "" when
     it finds none or cannot parse the page (the feature then says so; the markup
     features still decide)."""
-    import logging
-
     import trafilatura
 
-    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)  # it logs every page it finds empty
     try:
         return trafilatura.extract(html) or ""
     except Exception:  # trafilatura/lxml raise several types on odd pages; an unreadable page has no main text
@@ -197,19 +197,14 @@ def _main_text_features(segments: list[Segment], extracted: str) -> np.ndarray:
     """Per segment: the share of its word trigrams that occur in `extracted` (a
     segment of one or two words: whether it occurs there as a word sequence), and
     whether the extractor found any main text at all."""
-    from claimsort.webpages import word_shingles, words
+    from claimsort.webpages import TextIndex, words
 
-    extracted_words = words(extracted)
-    trigrams, joined = word_shingles(extracted_words, 3), " " + " ".join(extracted_words) + " "
+    index = TextIndex(extracted)
     shares = []
     for seg in segments:
         w = words(seg.text)
-        if len(w) >= 3:
-            grams = word_shingles(w, 3)
-            shares.append(len(grams & trigrams) / len(grams))
-        else:
-            shares.append(float(bool(w) and (" " + " ".join(w) + " ") in joined))
-    return np.column_stack([shares, np.full(len(segments), float(bool(extracted_words)))])
+        shares.append(index.trigram_share(w) if len(w) >= 3 else float(index.contains_phrase(w)))
+    return np.column_stack([shares, np.full(len(segments), float(not index.empty))])
 
 
 def _neighbourhood_means(x: np.ndarray, k: int) -> np.ndarray:

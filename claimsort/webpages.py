@@ -52,6 +52,25 @@ def page_headline(html: str) -> str | None:
     return None
 
 
+class TextIndex:
+    """A text's word trigrams and word sequence, to ask how much of a segment it contains."""
+
+    def __init__(self, text: str):
+        text_words = words(text)
+        self.empty = not text_words
+        self.trigrams = word_shingles(text_words, 3)
+        self.joined = " " + " ".join(text_words) + " "
+
+    def trigram_share(self, segment_words: list[str]) -> float:
+        """Share of the segment's word trigrams found in the text (0 for fewer than three words)."""
+        grams = word_shingles(segment_words, 3)
+        return len(grams & self.trigrams) / len(grams) if grams else 0.0
+
+    def contains_phrase(self, segment_words: list[str]) -> bool:
+        """Whether the segment's words occur in the text as one word sequence."""
+        return bool(segment_words) and (" " + " ".join(segment_words) + " ") in self.joined
+
+
 def body_mask(segments: list[Segment], article_body: str, headline: str | None = None) -> list[bool]:
     """Which segments belong to the ground-truth article body (or are its headline).
 
@@ -60,9 +79,7 @@ def body_mask(segments: list[Segment], article_body: str, headline: str | None =
     sequence and lie between the first and last long body segment, so that a
     menu entry such as "Home" is not taken for a body word.
     """
-    body_words = words(article_body)
-    body_trigrams = word_shingles(body_words, 3)
-    body_joined = " " + " ".join(body_words) + " "
+    body = TextIndex(article_body)
     headline_words = words(headline) if headline else None
     is_body: list[bool | None] = []
     for seg in segments:
@@ -70,8 +87,7 @@ def body_mask(segments: list[Segment], article_body: str, headline: str | None =
         if headline_words and seg_words == headline_words:
             is_body.append(True)
         elif len(seg_words) >= 4:
-            grams = word_shingles(seg_words, 3)
-            is_body.append(len(grams & body_trigrams) / len(grams) >= 0.6)
+            is_body.append(body.trigram_share(seg_words) >= 0.6)
         else:
             is_body.append(None)  # decided below
     long_hits = [i for i, v in enumerate(is_body) if v]
@@ -79,8 +95,7 @@ def body_mask(segments: list[Segment], article_body: str, headline: str | None =
     mask = []
     for i, (seg, v) in enumerate(zip(segments, is_body)):
         if v is None:
-            seg_words = words(seg.text)
-            v = bool(seg_words) and first <= i <= last and (" " + " ".join(seg_words) + " ") in body_joined
+            v = first <= i <= last and body.contains_phrase(words(seg.text))
         mask.append(bool(v))
     return mask
 
