@@ -54,7 +54,7 @@ def main(argv=None) -> int:
         from claimsort.corpus import build_corpus, split_rows
 
         cfg = load_config(args.model / "config.yaml", check_paths=False)
-        splits = split_rows(build_corpus(cfg.data.corpus_paths()))
+        splits = split_rows(build_corpus(cfg.data.corpus_paths(), announce=lambda line: print(line, file=sys.stderr)))
         for name in args.split:
             if name not in splits:
                 parser.error(f"unknown split {name!r}")

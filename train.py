@@ -54,8 +54,8 @@ def main(argv=None) -> int:
     from claimsort.hub import write_model_card
     from claimsort.models import load_classifier
     from claimsort.reports import evaluate_rows
-    from claimsort.training import (run_data, train_page_structure, train_tfidf, train_transformer,
-                                    write_run_record)
+    from claimsort.training import (run_data, train_document, train_page_structure, train_tfidf,
+                                    train_transformer, write_run_record)
 
     cfg = load_config(args.config, args.overrides)
     log.info("config:\n%s", json.dumps(cfg.to_dict(), indent=2))
@@ -66,7 +66,8 @@ def main(argv=None) -> int:
     if cfg.model.family == "tfidf":
         classifier = train_tfidf(cfg, splits)
     else:
-        trainer = train_transformer(cfg, splits, resume=args.resume)
+        train = train_document if cfg.model.family == "document" else train_transformer
+        trainer = train(cfg, splits, resume=args.resume)
         if os.environ.get("CLAIMSORT_RANK_LOG"):
             write_rank_log(trainer, os.environ["CLAIMSORT_RANK_LOG"])
         if not trainer.is_world_process_zero():

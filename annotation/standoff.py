@@ -1,7 +1,8 @@
 """Turn the annotators' label files into the committed stand-off annotations.
 
     python annotation/standoff.py --labels data/annotations/raw \
-        --ptc-dir ../shared/corpora/ptc --web-pages-dir ../shared/corpora/web-pages
+        --ptc-dir ../shared/corpora/ptc --web-pages-dir ../shared/corpora/web-pages \
+        --newsdiscourse-dir ../shared/corpora/newsdiscourse --basil-dir ../shared/corpora/basil
 
 Inputs: one TSV per annotated unit, `bNN.p1.tsv` (first pass), `bNN.p2.tsv`
 (independent second pass) and `bNN.adj.tsv` (adjudication of the disagreements),
@@ -12,8 +13,12 @@ Outputs (no third-party text): data/annotations/ptc.jsonl and
 data/annotations/web-pages.jsonl, one document per line with the SHA-256 of its
 source, its split, and [start, end, label] per segment. Web-page segments
 outside the ground-truth article body are `boilerplate` by derivation.
+Also data/annotations/newsdiscourse.jsonl and basil.jsonl, whose offsets point
+into the article text rendered from each file (claimsort.corpus.newsdiscourse_text,
+basil_text).
 Splits: the PTC dev articles are the test set; PTC train articles are split
-85/15 into train/dev; web pages 70/15/15; all by document, fixed by seed.
+85/15 into train/dev; web pages, NewsDiscourse and BASIL 70/15/15 (a BASIL event's
+three articles in one split); all by document, fixed by seed.
 """
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from claimsort.corpus import assign_splits, normalise, sha256  # noqa: E402
+from claimsort.corpus import assign_splits, basil_text, newsdiscourse_text, normalise, sha256  # noqa: E402
 from claimsort.labels import LABELS  # noqa: E402
 from claimsort.segmentation import segment_text  # noqa: E402
 from claimsort.webpages import body_mask, page_headline, page_segments, read_page  # noqa: E402
@@ -44,8 +49,15 @@ def read_labels(path: Path) -> dict[tuple[str, int], str]:
     return out
 
 
-def final_labels(label_dir: Path) -> dict[tuple[str, int], str]:
+# Batches from b46 on were cut with letterless lines glued across lines (the
+# segmentation every command uses); the earlier PTC batches without it.
+FIRST_GLUED_BATCH = 46
+
+
+def final_labels(label_dir: Path) -> tuple[dict[tuple[str, int], str], dict[str, int]]:
+    """The final label of every annotated segment, and the batch number of each document."""
     labels: dict[tuple[str, int], str] = {}
+    batch_of: dict[str, int] = {}
     for p1 in sorted(label_dir.glob("b*.p1.tsv")):
         batch = p1.name.split(".")[0]
         final = read_labels(p1)
@@ -53,7 +65,44 @@ def final_labels(label_dir: Path) -> dict[tuple[str, int], str]:
         if adj.is_file():
             final.update(read_labels(adj))
         labels.update(final)
-    return labels
+        for doc_id, _ in final:
+            batch_of[doc_id] = int(batch[1:])
+    return labels, batch_of
+
+
+def rendered_records(by_doc: dict[str, dict[int, str]], prefix: str, find, render, outlet_of, group_of,
+                     problems: list[str]) -> list[dict]:
+    """Stand-off records of a corpus whose offsets point into a text rendered from its
+    files (NewsDiscourse, BASIL), split 70/15/15 by group, fixed by seed."""
+    records = []
+    for doc_id in sorted(d for d in by_doc if d.startswith(prefix)):
+        rel, path = find(doc_id)
+        if path is None or not path.is_file():
+            problems.append(f"{doc_id}: no source file")
+            continue
+        raw = path.read_text(encoding="utf-8")
+        text = render(raw)
+        segments = segment_text(text)
+        if sorted(by_doc[doc_id]) != list(range(len(segments))):
+            problems.append(f"{doc_id}: {len(by_doc[doc_id])} labels for {len(segments)} segments")
+            continue
+        records.append({
+            "doc_id": doc_id, "path": rel, "sha256": sha256(raw), "text_sha256": sha256(text), "split": None,
+            "outlet": outlet_of(doc_id, raw), "group": group_of(doc_id, raw),
+            "segments": [[sg.start, sg.end, by_doc[doc_id][i]] for i, sg in enumerate(segments)],
+            "_texts": [sg.text for i, sg in enumerate(segments) if by_doc[doc_id][i] != "boilerplate"],
+        })
+    groups = overlap_groups({r["doc_id"]: r["_texts"] for r in records})
+    # Documents of one group (a BASIL event told by three outlets) or sharing text share a split.
+    parent = {}
+    for r in records:
+        parent.setdefault(r["group"], groups[r["doc_id"]])
+    roots = {r["doc_id"]: parent[r["group"]] for r in records}
+    split = grouped_splits([r["doc_id"] for r in records], roots, (0.7, 0.15, 0.15))
+    for r in records:
+        r["split"] = split[r["doc_id"]]
+        del r["_texts"]
+    return records
 
 
 def overlap_groups(docs: dict[str, list[str]]) -> dict[str, str]:
@@ -79,11 +128,18 @@ def overlap_groups(docs: dict[str, list[str]]) -> dict[str, str]:
     return {d: find(d) for d in docs}
 
 
+# Splits already committed stay as they are: a document annotated later joins the
+# split of a committed document it overlaps, else its group is split anew.
+FIXED_SPLITS: dict[str, str] = {}
+
+
 def grouped_splits(doc_ids: list[str], groups: dict[str, str], fractions) -> dict[str, str]:
-    """Document splits where all documents of an overlap group share one split."""
-    roots = sorted({groups[d] for d in doc_ids})
-    root_split = assign_splits(roots, fractions=fractions)
-    return {d: root_split[groups[d]] for d in doc_ids}
+    """Document splits where all documents of an overlap group share one split; the
+    committed split of a document (FIXED_SPLITS) never changes."""
+    root_split = {groups[d]: FIXED_SPLITS[d] for d in doc_ids if d in FIXED_SPLITS}
+    new_roots = sorted({groups[d] for d in doc_ids} - set(root_split))
+    root_split.update(assign_splits(new_roots, fractions=fractions))
+    return {d: FIXED_SPLITS.get(d, root_split[groups[d]]) for d in doc_ids}
 
 
 def main(argv=None) -> int:
@@ -91,10 +147,17 @@ def main(argv=None) -> int:
     parser.add_argument("--labels", type=Path, default=ROOT / "data/annotations/raw")
     parser.add_argument("--ptc-dir", type=Path, required=True)
     parser.add_argument("--web-pages-dir", type=Path, required=True)
+    parser.add_argument("--newsdiscourse-dir", type=Path, required=True)
+    parser.add_argument("--basil-dir", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=ROOT / "data/annotations")
     args = parser.parse_args(argv)
 
-    labels = final_labels(args.labels)
+    labels, batch_of = final_labels(args.labels)
+    for name in ("ptc.jsonl", "web-pages.jsonl", "newsdiscourse.jsonl", "basil.jsonl"):
+        if (args.out / name).is_file():
+            for line in (args.out / name).read_text(encoding="utf-8").splitlines():
+                rec = json.loads(line)
+                FIXED_SPLITS[rec["doc_id"]] = rec["split"]
     by_doc: dict[str, dict[int, str]] = {}
     for (doc_id, sent_id), label in labels.items():
         by_doc.setdefault(doc_id, {})[sent_id] = label
@@ -112,7 +175,7 @@ def main(argv=None) -> int:
         # The PTC batches were cut before letterless lines were glued across
         # lines: read the labels by that cut, then keep the label of the segment
         # each glued piece now belongs to.
-        annotated = segment_text(text, glue_across_lines=False)
+        annotated = segment_text(text, glue_across_lines=batch_of[doc_id] >= FIRST_GLUED_BATCH)
         segments = segment_text(text)
         if sorted(by_doc[doc_id]) != list(range(len(annotated))):
             problems.append(f"{doc_id}: {len(by_doc[doc_id])} labels for {len(annotated)} segments")
@@ -168,13 +231,34 @@ def main(argv=None) -> int:
         r["split"] = web_split[r["doc_id"]]
         del r["_texts"]
 
+    def nd_find(doc_id):
+        split, topic, name = doc_id[3:].split("-", 2)
+        rel = f"{split}/{topic}/{name}.txt"
+        return rel, args.newsdiscourse_dir / rel
+
+    nd_records = rendered_records(by_doc, "nd-", nd_find, newsdiscourse_text,
+                                  lambda d, raw: d.rsplit("-", 1)[1].split("_")[0].lower(),
+                                  lambda d, raw: d, problems)
+    basil_files = {p.stem: p for p in args.basil_dir.glob("articles/*/*.json")}
+
+    def basil_find(doc_id):
+        path = basil_files.get(doc_id[len("basil-"):])
+        return (str(path.relative_to(args.basil_dir)) if path else None), path
+
+    basil_records = rendered_records(by_doc, "basil-", basil_find, basil_text,
+                                     lambda d, raw: json.loads(raw)["source"].lower(),
+                                     lambda d, raw: json.loads(raw)["triplet-uuid"], problems)
+
     args.out.mkdir(parents=True, exist_ok=True)
-    for name, records in (("ptc.jsonl", ptc_records), ("web-pages.jsonl", web_records)):
+    for name, records in (("ptc.jsonl", ptc_records), ("web-pages.jsonl", web_records),
+                          ("newsdiscourse.jsonl", nd_records), ("basil.jsonl", basil_records)):
         with (args.out / name).open("w", encoding="utf-8") as f:
             for rec in records:
                 f.write(json.dumps(rec) + "\n")
     print(f"PTC: {len(ptc_records)} documents, {sum(len(r['segments']) for r in ptc_records)} segments")
     print(f"web: {len(web_records)} pages, {sum(len(r['segments']) for r in web_records)} segments")
+    for what, records in (("newsdiscourse", nd_records), ("basil", basil_records)):
+        print(f"{what}: {len(records)} articles, {sum(len(r['segments']) for r in records)} segments")
     for p in problems:
         print("problem:", p)
     return 1 if problems else 0

@@ -38,6 +38,16 @@ class DataConfig:
     $CLAIMSORT_PTC_DIR; when neither is set, PTC is not used."""
     web_pages_dir: typing.Optional[str] = None
     """Web-pages corpus folder (with html/). Falls back to $CLAIMSORT_WEB_PAGES_DIR."""
+    newsdiscourse_annotations: str = "data/annotations/newsdiscourse.jsonl"
+    """Stand-off labels of the NewsDiscourse articles (Xinhua, Reuters, NYT)."""
+    basil_annotations: str = "data/annotations/basil.jsonl"
+    """Stand-off labels of the BASIL articles (Fox News, NYT, HuffPost)."""
+    newsdiscourse_dir: typing.Optional[str] = None
+    """NewsDiscourse corpus folder (with train/, validation/). Falls back to
+    $CLAIMSORT_NEWSDISCOURSE_DIR. Every third-party folder left unset is looked
+    for in ../shared/corpora/ beside the checkout; the sources used are printed."""
+    basil_dir: typing.Optional[str] = None
+    """BASIL corpus folder (with articles/). Falls back to $CLAIMSORT_BASIL_DIR."""
     max_web_boilerplate_per_page: typing.Optional[int] = 40
     """Training only: keep at most this many boilerplate segments of each web page
     (a page has ~150 menu lines; all of them would drown the other classes and
@@ -51,13 +61,15 @@ class DataConfig:
         """The corpus locations of this config, as claimsort.corpus.build_corpus takes them."""
         from claimsort.corpus import CorpusPaths
 
-        return CorpusPaths(self.written, self.ptc_annotations, self.web_annotations, self.ptc_dir, self.web_pages_dir)
+        return CorpusPaths(**{f.name: getattr(self, f.name) for f in dataclasses.fields(CorpusPaths)})
 
 
 @dataclass
 class ModelConfig:
-    family: str = "transformer"
-    """'transformer' (AutoModelForSequenceClassification + Trainer) or 'tfidf'
+    family: str = "document"
+    """'document' (the document model, claimsort.document: each segment encoded
+    once, a bidirectional GRU over the article's segments), 'transformer' (the
+    sentence-only AutoModelForSequenceClassification, the baseline) or 'tfidf'
     (scikit-learn TF-IDF + logistic regression baseline)."""
     base_model: str = "all-MiniLM-L6-v2"
     """Hugging Face model id or local folder. 'all-MiniLM-L6-v2' means the copy
@@ -71,7 +83,27 @@ class ModelConfig:
     """Characters kept of each neighbour (context='neighbours'); short context
     keeps training affordable on a CPU."""
     max_length: int = 128
-    """Tokens per input (segment + context); the longer of the two is cut first."""
+    """Tokens per input (segment + context); the longer of the two is cut first.
+    document: tokens per segment, a longer one keeps its head and tail."""
+    head_tokens: int = 64
+    """document: tokens kept from the start of a segment longer than max_length
+    (the rest of max_length comes from its end)."""
+    window: int = 32
+    """document: segments per window the sequence layer reads at once."""
+    stride: int = 16
+    """document: segments between the starts of consecutive windows (< window:
+    windows overlap, so no segment is judged at a window's edge)."""
+    pooling: str = "mean"
+    """document: segment vector = 'mean' of its token vectors or the 'cls' token's."""
+    sequence_hidden: int = 256
+    """document: hidden size of each direction of the GRU."""
+    sequence_layers: int = 1
+    """document: GRU layers."""
+    dropout: float = 0.1
+    """document: dropout on segment vectors and GRU states."""
+    freeze_embeddings: bool = True
+    """document: keep the encoder's word embeddings fixed (on a CPU the optimiser's
+    update of the whole vocabulary matrix is a large share of each step)."""
     ngram_max: int = 2
     """tfidf: longest word n-gram."""
     char_ngrams: bool = True
@@ -97,7 +129,10 @@ class TrainingConfig:
     gradient_accumulation_steps: int = 1
     """Batches per optimiser step."""
     learning_rate: float = 5.0e-5
-    """Peak learning rate (linear decay after warm-up)."""
+    """Peak learning rate (linear decay after warm-up); document: the encoder's."""
+    head_learning_rate: float = 1.0e-3
+    """document: peak learning rate of the GRU and the labelling layer, which
+    start from scratch (the encoder starts pretrained)."""
     weight_decay: float = 0.01
     """AdamW weight decay."""
     warmup_ratio: float = 0.06
@@ -151,7 +186,8 @@ class RunConfig:
 
 
 ALLOWED = {
-    ("model", "family"): {"transformer", "tfidf"},
+    ("model", "family"): {"document", "transformer", "tfidf"},
+    ("model", "pooling"): {"mean", "cls"},
     ("model", "context"): {"none", "neighbours"},
     ("training", "class_weighting"): {"none", "inverse", "sqrt_inverse"},
     ("training", "report_to"): {"wandb", "none"},
@@ -282,11 +318,11 @@ def load_config(path: str | Path, overrides: list[str] = (), check_paths: bool =
             p = root / getattr(cfg.data, key)
             if key == "written" and not p.is_file():
                 raise ConfigError(f"config key 'data.{key}': file {p} does not exist")
-        for key in ("ptc_dir", "web_pages_dir"):
+        for key in ("ptc_dir", "web_pages_dir", "newsdiscourse_dir", "basil_dir"):
             value = getattr(cfg.data, key)
             if value is not None and not Path(value).expanduser().is_dir():
                 raise ConfigError(f"config key 'data.{key}': directory {value} does not exist")
-        if cfg.model.family == "transformer":
+        if cfg.model.family in ("document", "transformer"):
             from claimsort.models import resolve_base_model
             resolve_base_model(cfg.model.base_model, check_only=True)
     return cfg

@@ -33,10 +33,8 @@ from typing import Iterable, Iterator
 from claimsort.labels import LABELS
 
 REQUIRED_FIELDS = ("doc_id", "sent_id", "text")
-SOURCES = ("written", "ptc", "web")
+SOURCES = ("written", "ptc", "web", "newsdiscourse", "basil")
 SPLITS = ("train", "dev", "test")
-PTC_DIR_ENV = "CLAIMSORT_PTC_DIR"
-WEB_PAGES_DIR_ENV = "CLAIMSORT_WEB_PAGES_DIR"
 
 
 class DataError(ValueError):
@@ -183,49 +181,95 @@ def _join(rec: dict, text: str, source: str, extra: dict) -> list[dict]:
     return rows
 
 
-def build_ptc(annotations: Path, ptc_dir: str | Path) -> list[dict]:
-    """Join the PTC stand-off annotations with the article texts in `ptc_dir`."""
-    ptc_dir = _check_dir(ptc_dir, "PTC", PTC_DIR_ENV)
-    rows, missing, changed = [], [], []
-    for rec in read_standoff(annotations):
-        path = ptc_dir / rec["path"]
-        if not path.is_file():
-            missing.append(rec["path"])
-            continue
-        text = path.read_text(encoding="utf-8")
-        if sha256(text) != rec["sha256"]:
-            changed.append(rec["path"])
-            continue
-        rows.extend(_join(rec, text, "ptc", {}))
-    _raise_incomplete("PTC", ptc_dir, missing, changed)
-    return rows
+def newsdiscourse_text(raw: str) -> str:
+    """The article of a NewsDiscourse file: its headline (`H` line) and sentences
+    (`S<n>` lines), one a line, paragraphs kept (the URL and date lines are the
+    corpus's metadata, not the page)."""
+    lines: list[str] = []
+    for line in raw.split("\n"):
+        m = re.match(r"^(?:H|S\d+) (.*)$", line)
+        if m:
+            lines.append(m.group(1))
+        elif not line.strip() and lines and lines[-1]:
+            lines.append("")
+    return "\n".join(lines).strip("\n") + "\n"
 
 
-def build_web(annotations: Path, web_dir: str | Path) -> list[dict]:
-    """Join the web-page stand-off annotations with the pages in `web_dir`."""
-    from claimsort.webpages import read_page
+def basil_text(raw: str) -> str:
+    """The article of a BASIL file: its title, then its paragraphs (sentences joined)."""
+    record = json.loads(raw)
+    return (record["title"] + "\n\n"
+            + "\n\n".join(" ".join(sentences) for sentences in record["body-paragraphs"]) + "\n")
+
+
+def _page_text(raw: str) -> str:
     from claimsort.segmentation import html_to_text
 
-    web_dir = _check_dir(web_dir, "Web-pages", WEB_PAGES_DIR_ENV)
+    return html_to_text(raw)
+
+
+def _read_source_file(path: Path) -> str:
+    from claimsort.webpages import read_page
+
+    if path.suffix == ".gz":
+        return read_page(path)
+    return path.read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class ThirdPartySource:
+    """A third-party corpus joined at run time with its stand-off labels."""
+    name: str  # the `source` of its rows
+    title: str  # for messages
+    env: str  # environment variable naming its folder
+    shared_name: str  # its folder under ../shared/corpora/, the project's documented place
+    annotations: str  # the stand-off file in data/annotations/
+    text_of: object = None  # raw file -> the text the offsets point into (None: the file itself)
+
+
+THIRD_PARTY = {
+    "ptc": ThirdPartySource("ptc", "PTC", "CLAIMSORT_PTC_DIR", "ptc", "data/annotations/ptc.jsonl"),
+    "web": ThirdPartySource("web", "Web-pages", "CLAIMSORT_WEB_PAGES_DIR", "web-pages",
+                            "data/annotations/web-pages.jsonl", _page_text),
+    "newsdiscourse": ThirdPartySource("newsdiscourse", "NewsDiscourse", "CLAIMSORT_NEWSDISCOURSE_DIR",
+                                      "newsdiscourse", "data/annotations/newsdiscourse.jsonl", newsdiscourse_text),
+    "basil": ThirdPartySource("basil", "BASIL", "CLAIMSORT_BASIL_DIR", "basil", "data/annotations/basil.jsonl",
+                              basil_text),
+}
+PTC_DIR_ENV = THIRD_PARTY["ptc"].env
+WEB_PAGES_DIR_ENV = THIRD_PARTY["web"].env
+
+
+def build_standoff(source: str, annotations: Path, directory: str | Path) -> list[dict]:
+    """Join a source's stand-off annotations with its files in `directory`: every
+    annotated file must be there with the SHA-256 it was annotated with (and, where
+    the offsets point into a text derived from it, that text's SHA-256 too)."""
+    spec = THIRD_PARTY[source]
+    directory = _check_dir(directory, spec.title, spec.env)
     rows, missing, changed = [], [], []
     for rec in read_standoff(annotations):
-        path = web_dir / rec["path"]
+        path = directory / rec["path"]
         if not path.is_file():
             missing.append(rec["path"])
             continue
-        html = read_page(path)
-        if sha256(html) != rec["sha256"]:
+        raw = _read_source_file(path)
+        if sha256(raw) != rec["sha256"]:
             changed.append(rec["path"])
             continue
-        text = html_to_text(html)
-        if sha256(text) != rec["text_sha256"]:
+        text = raw if spec.text_of is None else spec.text_of(raw)
+        if "text_sha256" in rec and sha256(text) != rec["text_sha256"]:
             raise DataError(
-                f"{rec['_where']}: the visible text extracted from {path} differs from the annotated one; "
-                "html-text changed its output: install the pinned version (requirements.txt)"
+                f"{rec['_where']}: the text derived from {path} differs from the annotated one; "
+                "a text extractor changed its output: install the pinned versions (requirements.txt)"
             )
-        rows.extend(_join(rec, text, "web", {}))
-    _raise_incomplete("Web-pages", web_dir, missing, changed)
+        rows.extend(_join(rec, text, source, {}))
+    _raise_incomplete(spec.title, directory, missing, changed)
     return rows
+
+
+def build_ptc(annotations: Path, ptc_dir: str | Path) -> list[dict]:
+    """Join the PTC stand-off annotations with the article texts in `ptc_dir`."""
+    return build_standoff("ptc", annotations, ptc_dir)
 
 
 def _raise_incomplete(what: str, directory: Path, missing: list[str], changed: list[str]) -> None:
@@ -247,32 +291,71 @@ def load_written(path: Path) -> list[dict]:
     return rows
 
 
+SHARED_CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+
+
 @dataclass
 class CorpusPaths:
-    """Where the corpus pieces are; None for a third-party directory means 'not given'."""
+    """Where the corpus pieces are; None for a third-party directory means 'find it'
+    ($CLAIMSORT_..._DIR, else ../shared/corpora/<name> beside the checkout)."""
     written: str = "data/written/articles.jsonl"
-    ptc_annotations: str = "data/annotations/ptc.jsonl"
-    web_annotations: str = "data/annotations/web-pages.jsonl"
+    ptc_annotations: str = THIRD_PARTY["ptc"].annotations
+    web_annotations: str = THIRD_PARTY["web"].annotations
+    newsdiscourse_annotations: str = THIRD_PARTY["newsdiscourse"].annotations
+    basil_annotations: str = THIRD_PARTY["basil"].annotations
     ptc_dir: str | None = None
     web_pages_dir: str | None = None
+    newsdiscourse_dir: str | None = None
+    basil_dir: str | None = None
+
+    def annotations(self, source: str) -> str:
+        return getattr(self, f"{source}_annotations")
+
+    def directory(self, source: str) -> str | None:
+        return getattr(self, "web_pages_dir" if source == "web" else f"{source}_dir")
+
+
+def resolve_dir(source: str, given: str | None) -> tuple[str | None, str]:
+    """A third-party source's folder and where it came from: the config key, else its
+    environment variable, else ../shared/corpora/<name> when that exists; else None."""
+    spec = THIRD_PARTY[source]
+    if given:
+        return given, "config"
+    if os.environ.get(spec.env):
+        return os.environ[spec.env], f"${spec.env}"
+    shared = SHARED_CORPORA / spec.shared_name
+    if shared.is_dir():
+        return str(shared), "../shared/corpora"
+    return None, "not found"
 
 
 def resolve_dirs(ptc_dir: str | None, web_pages_dir: str | None) -> tuple[str | None, str | None]:
-    """Config keys win; otherwise the environment variables; otherwise not given."""
-    return (ptc_dir or os.environ.get(PTC_DIR_ENV) or None,
-            web_pages_dir or os.environ.get(WEB_PAGES_DIR_ENV) or None)
+    """The PTC and web-pages folders (see resolve_dir)."""
+    return resolve_dir("ptc", ptc_dir)[0], resolve_dir("web", web_pages_dir)[0]
 
 
-def build_corpus(paths: CorpusPaths, root: Path = Path(".")) -> list[dict]:
-    """All labelled segments whose text is present: written always, PTC and web
-    pages when their directory is given (a given but missing or incomplete
-    directory is an error, never a silent fallback)."""
-    ptc_dir, web_dir = resolve_dirs(paths.ptc_dir, paths.web_pages_dir)
+def build_corpus(paths: CorpusPaths, root: Path = Path("."), announce=None) -> list[dict]:
+    """All labelled segments whose text is present: written always, each third-party
+    source when its folder is found (a given but missing or incomplete folder is an
+    error, never a silent fallback). `announce` (e.g. print) is told which sources
+    are used, from where, and which are not."""
     rows = load_written(root / paths.written)
-    if ptc_dir:
-        rows += build_ptc(root / paths.ptc_annotations, ptc_dir)
-    if web_dir:
-        rows += build_web(root / paths.web_annotations, web_dir)
+    used = [f"written ({len(rows)} segments)"]
+    unused = []
+    for source, spec in THIRD_PARTY.items():
+        directory, origin = resolve_dir(source, paths.directory(source))
+        annotations = root / paths.annotations(source)
+        if not directory:
+            unused.append(f"{source} (set ${spec.env} or data.{'web_pages' if source == 'web' else source}_dir)")
+            continue
+        if not annotations.is_file():
+            unused.append(f"{source} (no {annotations})")
+            continue
+        part = build_standoff(source, annotations, directory)
+        rows += part
+        used.append(f"{source} ({len(part)} segments, {directory} from {origin})")
+    if announce is not None:
+        announce("corpus sources: " + "; ".join(used) + (("; not used: " + "; ".join(unused)) if unused else ""))
     check_splits(rows)
     return rows
 

@@ -45,7 +45,9 @@ def stats_table(rows: list[dict]) -> str:
 
 
 def _corpus(args) -> list[dict]:
-    return build_corpus(CorpusPaths(ptc_dir=args.ptc_dir, web_pages_dir=args.web_pages_dir))
+    return build_corpus(CorpusPaths(ptc_dir=args.ptc_dir, web_pages_dir=args.web_pages_dir,
+                                    newsdiscourse_dir=args.newsdiscourse_dir, basil_dir=args.basil_dir),
+                        announce=lambda line: print(line, file=sys.stderr))
 
 
 def main(argv=None) -> int:
@@ -56,6 +58,9 @@ def main(argv=None) -> int:
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--ptc-dir", help="PTC folder (default $CLAIMSORT_PTC_DIR; not used when unset)")
         p.add_argument("--web-pages-dir", help="web-pages folder (default $CLAIMSORT_WEB_PAGES_DIR)")
+        p.add_argument("--newsdiscourse-dir", help="NewsDiscourse folder (default $CLAIMSORT_NEWSDISCOURSE_DIR)")
+        p.add_argument("--basil-dir", help="BASIL folder (default $CLAIMSORT_BASIL_DIR); each folder not given "
+                                           "is looked for in ../shared/corpora/")
         if name == "build":
             p.add_argument("--out", type=Path, default=Path("data/build"), help="output folder")
     p = sub.add_parser("check", help="validate segment tables")

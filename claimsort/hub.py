@@ -26,12 +26,13 @@ def _card_data(cfg, results: dict):
                 task_type="text-classification", task_name="Claim-type classification of news segments",
                 dataset_type=DATASET_ID, dataset_name=f"claimsort corpus ({split})", dataset_split=split,
                 metric_type=metric_type, metric_name=f"{name} ({split})", metric_value=round(value, 4)))
-    base = cfg.model.base_model if cfg.model.family == "transformer" else None
+    base = cfg.model.base_model if cfg.model.family in ("document", "transformer") else None
     if base == "all-MiniLM-L6-v2":
         base = "sentence-transformers/all-MiniLM-L6-v2"
     return ModelCardData(
         language="en", license=LICENSE, library_name="transformers" if base else "sklearn",
-        pipeline_tag="text-classification", base_model=base, datasets=[DATASET_ID],
+        pipeline_tag="token-classification" if cfg.model.family == "document" else "text-classification",
+        base_model=base, datasets=[DATASET_ID],
         tags=["text-classification", "news", "claims", "claimsort"],
         model_name=f"claimsort-{cfg.name}", eval_results=eval_results or None,
     )
@@ -83,8 +84,8 @@ marks the writer's own doubt or opinion, not misinformation.
 
 ## Training data
 The claimsort corpus (see `data/README.md` in the repository): articles written for the project (always), real
-news articles of the Propaganda Techniques Corpus and real news web pages (stand-off annotations, used when
-their text is present). Sources used in this run: {sources}. Training segments per label:
+news articles of the Propaganda Techniques Corpus, real news web pages, NewsDiscourse (Xinhua, Reuters, NYT) and
+BASIL (Fox News, NYT, HuffPost) articles (stand-off annotations, used when their text is present). Sources used in this run: {sources}. Training segments per label:
 {train_counts}.
 
 ## Evaluation
@@ -94,8 +95,8 @@ Test figures are measured on held-out documents; intervals are 95% bootstrap int
 {results_table}
 
 ## Limitations and biases
-- English only. News of roughly 2017-2019 (PTC and the web pages) plus articles written for the project in the
-  same genres; outlets, topics and time span outside those are less well covered.
+- English only. News of roughly 2010-2019 (PTC, the web pages, NewsDiscourse, BASIL) plus articles written for the
+  project in the same genres; outlets, topics and time span outside those are less well covered.
 - The PTC articles over-represent partisan and alternative-media outlets; the written articles were authored by
   the project and carry its view of each genre's style.
 - The boundary between neutral reportage and the writer's own skeptical voice is a judgement call; annotators
@@ -103,18 +104,48 @@ Test figures are measured on held-out documents; intervals are 95% bootstrap int
 - Whether a source counts as a public authority depends on how the article presents it (see the scheme).
 
 ## Usage
+{usage}
+For collections of articles, use the repository's batch predictor:
+`python predict.py article.html more/ --model {usage_path} --out predictions.jsonl`. On HTML pages it also
+uses `page_structure.joblib` when the folder has one: a logistic regression over markup features (enclosing tags,
+class names, link density) and trafilatura's reading of the page (is the segment in the main text it extracts),
+fitted on the training web pages, that decides which segments are boilerplate.
+"""
+
+DOCUMENT_USAGE = """The model reads whole articles. With the `claimsort` package installed (it registers the model
+type and the pipeline with transformers; no remote code):
 ```python
+import claimsort  # registers the claimsort-document model type and pipeline
+from transformers import AutoModel, pipeline
+
+classify = pipeline("claimsort-document", model="{usage_path}")
+for segment in classify(open("article.md").read(), format="markdown"):  # or "text", "html", "auto"
+    print(segment["label"], round(segment["score"], 2), segment["text"])
+
+model = AutoModel.from_pretrained("{usage_path}")  # a DocumentClassifierModel (PreTrainedModel)
+print(model.config.window, model.config.stride, model.config.max_segment_tokens)  # the serving contract
+```
+"""
+
+SENTENCE_USAGE = """```python
 from transformers import pipeline
 
 classifier = pipeline("text-classification", model="{usage_path}")
 print(classifier("The ministry said 1,200 homes had been reconnected to the grid by Friday."))
 ```
-For whole articles (segmentation and the context the model was trained with), use the repository's batch
-predictor: `python predict.py article.html --model {usage_path} --out predictions.jsonl`. On HTML pages it also
-uses `page_structure.joblib` when the folder has one: a logistic regression over markup features (enclosing tags,
-class names, link density) and trafilatura's reading of the page (is the segment in the main text it extracts),
-fitted on the training web pages, that decides which segments are boilerplate.
 """
+
+
+def _input_description(cfg) -> str:
+    m = cfg.model
+    if m.family == "document":
+        return (f"the whole article: each segment encoded once ({m.pooling} of its token vectors, at most "
+                f"{m.max_length} tokens, head and tail of a longer one), then a bidirectional GRU over the article's "
+                f"segment vectors and positions, in windows of {m.window} segments every {m.stride} (each segment "
+                "labelled in the window where it lies farthest from an edge)")
+    if m.family == "transformer" and m.context == "neighbours":
+        return "the segment, plus its position and neighbouring segments as a second text"
+    return "the segment alone"
 
 
 def write_model_card(model_dir: Path, cfg, record: dict, results: dict) -> Path:
@@ -127,9 +158,10 @@ def write_model_card(model_dir: Path, cfg, record: dict, results: dict) -> Path:
         card_data=data.to_yaml(), name=cfg.name, config_name=f"configs/{cfg.name}.yaml",
         commit=(record.get("git") or {}).get("commit"), seed=cfg.seed,
         family=cfg.model.family,
-        base_model=cfg.model.base_model if cfg.model.family == "transformer" else "none (TF-IDF features)",
-        input_desc=("the segment, plus its position and neighbouring segments as a second text"
-                    if cfg.model.family == "transformer" and cfg.model.context == "neighbours" else "the segment alone"),
+        base_model=(cfg.model.base_model if cfg.model.family in ("document", "transformer")
+                    else "none (TF-IDF features)"),
+        input_desc=_input_description(cfg),
+        usage=(DOCUMENT_USAGE if cfg.model.family == "document" else SENTENCE_USAGE).format(usage_path=str(model_dir)),
         sources=", ".join(record.get("sources", [])),
         train_counts=", ".join(f"{k} {v}" for k, v in train_counts.items()),
         results_table=_results_table(results), usage_path=str(model_dir),

@@ -494,6 +494,31 @@ def _read_meta(meta: Path) -> dict | None:
         return None
 
 
+def classify_documents(classifier, docs: list[Document], batch_size: int = 32) -> np.ndarray:
+    """Label probabilities of every segment of `docs`, in order: the classifier's,
+    with, for HTML pages when the model folder has a page-structure model, the
+    boilerplate probability taken from the page's markup (pagestructure.combine).
+    What predict.py writes and what the claimsort-document pipeline returns."""
+    if not docs:
+        return np.zeros((0, len(LABELS)), dtype=np.float32)
+    proba = classifier.predict_proba([d.segments for d in docs], batch_size=batch_size)
+    page_structure = getattr(classifier, "page_structure", None)
+    k = 0
+    for doc in docs:
+        n = len(doc.segments)
+        if page_structure is not None and doc.page_features is not None:  # HTML: boilerplate from markup
+            proba[k:k + n] = combine(proba[k:k + n], page_structure.p_article(doc.page_features),
+                                     LABELS.index("boilerplate"))
+        k += n
+    return proba
+
+
+def document_from_text(text: str, fmt: str, doc_id: str = "article", source: str = "-") -> Document:
+    """One article (fmt 'text', 'markdown' or 'html') as a Document: its segments and,
+    for HTML, their markup features."""
+    return _document_from_text(text, fmt, doc_id, source)
+
+
 def predict(inputs: list[str], classifier, out: str, *, chunk_docs: int = 64, batch_size: int = 32,
             summary: str | None = None, html_dir: str | None = None, strict: bool = False,
             text_column: str = "text", id_column: str | None = None, progress: bool = True,
@@ -562,15 +587,10 @@ def predict(inputs: list[str], classifier, out: str, *, chunk_docs: int = 64, ba
             stats.segments += done["segments"]
             bar.update(done["documents"])
             continue
-        proba = classifier.predict_proba([d.segments for d in docs], batch_size=batch_size) if docs else None
-        page_structure = getattr(classifier, "page_structure", None)
+        proba = classify_documents(classifier, docs, batch_size)
         rows_by_doc = []
         k = 0
         for doc in docs:
-            if page_structure is not None and doc.page_features is not None:  # HTML: boilerplate from markup
-                n = len(doc.segments)
-                proba[k:k + n] = combine(proba[k:k + n], page_structure.p_article(doc.page_features),
-                                         LABELS.index("boilerplate"))
             rows = []
             for seg in doc.segments:
                 p = proba[k]

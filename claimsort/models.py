@@ -211,8 +211,13 @@ class OnnxClassifier(TransformerClassifier):
 _FUSABLE = {"bert", "roberta", "xlm-roberta", "electra", "distilbert"}
 
 
-def onnx_file(model, tokenizer, folder: Path, int8: bool) -> Path:
-    """Path of the ONNX file (fp32, or fused int8) of `model`, exporting it when not cached."""
+def onnx_file(model, tokenizer, folder: Path, int8: bool, model_type: str | None = None,
+              encoder_config: dict | None = None, output_name: str = "logits") -> Path:
+    """Path of the ONNX file (fp32, or fused int8) of `model`, exporting it when not cached.
+
+    `model` is a sequence classifier (output: logits) or a segment encoder
+    (claimsort.document.SegmentEncoder, output_name "vectors"); model_type and
+    encoder_config describe its transformer for the graph fusion."""
     import hashlib
     import logging
     import os
@@ -222,7 +227,7 @@ def onnx_file(model, tokenizer, folder: Path, int8: bool) -> Path:
     digest = hashlib.sha256()
     for w in weights:
         digest.update(w.read_bytes())
-    name = f"model-{'int8' if int8 else 'fp32'}-{digest.hexdigest()[:16]}.onnx"
+    name = f"{output_name}-{'int8' if int8 else 'fp32'}-{digest.hexdigest()[:16]}.onnx"
     cache = folder / "onnx"
     try:
         cache.mkdir(exist_ok=True)
@@ -238,12 +243,13 @@ def onnx_file(model, tokenizer, folder: Path, int8: bool) -> Path:
     logging.getLogger(__name__).warning("exporting %s to ONNX (%s): %s (once)", folder,
                                         "fused, int8" if int8 else "fp32", target)
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
-        built = export_onnx(model, tokenizer, Path(tmp), int8)
+        built = export_onnx(model, tokenizer, Path(tmp), int8, model_type, encoder_config, output_name)
         os.replace(built, target)  # atomic: a killed export leaves no half-written model
     return target
 
 
-def export_onnx(model, tokenizer, folder: Path, int8: bool) -> Path:
+def export_onnx(model, tokenizer, folder: Path, int8: bool, model_type: str | None = None,
+                encoder_config: dict | None = None, output_name: str = "logits") -> Path:
     """Export `model` to folder/model.onnx (returned when not int8); for int8, fuse it
     and quantize its weights, and return folder/model.int8.onnx."""
     import logging
@@ -257,35 +263,41 @@ def export_onnx(model, tokenizer, folder: Path, int8: bool) -> Path:
                        padding=True, return_tensors="pt")
     names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in sample]
 
-    class LogitsOnly(torch.nn.Module):  # positional inputs in, one tensor out: what the exporter wants
+    class OneOutput(torch.nn.Module):  # positional inputs in, one tensor out: what the exporter wants
         def __init__(self, inner):
             super().__init__()
             self.inner = inner
 
         def forward(self, *args):
-            return self.inner(**dict(zip(names, args))).logits
+            out = self.inner(**dict(zip(names, args)))
+            return out.logits if output_name == "logits" else out
 
+    if model_type is None:
+        model_type = getattr(model.config, "model_type", "")
+        encoder_config = model.config.to_dict()
+    encoder_config = encoder_config or {}
     # The optimizer recognises the attention pattern of the eager implementation only.
-    if hasattr(model, "set_attn_implementation"):
-        model.set_attn_implementation("eager")
+    inner = model.encoder if output_name != "logits" else model
+    if hasattr(inner, "set_attn_implementation"):
+        inner.set_attn_implementation("eager")
     fp32 = folder / "model.onnx"
     axes = {n: {0: "batch", 1: "sequence"} for n in names}
-    axes["logits"] = {0: "batch"}
+    axes[output_name] = {0: "batch"}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer notes about shapes; the axes above are declared dynamic
-        torch.onnx.export(LogitsOnly(model.eval()), tuple(sample[n] for n in names), str(fp32),
-                          input_names=names, output_names=["logits"], dynamic_axes=axes, opset_version=17,
+        torch.onnx.export(OneOutput(model.eval()), tuple(sample[n] for n in names), str(fp32),
+                          input_names=names, output_names=[output_name], dynamic_axes=axes, opset_version=17,
                           dynamo=False)
     if not int8:
         return fp32
     source = fp32
-    if getattr(model.config, "model_type", "") in _FUSABLE:
+    if model_type in _FUSABLE:
         try:
             from onnxruntime.transformers.optimizer import optimize_model
 
             fused = optimize_model(str(fp32), model_type="bert",
-                                   num_heads=getattr(model.config, "num_attention_heads", 0),
-                                   hidden_size=getattr(model.config, "hidden_size", 0))
+                                   num_heads=encoder_config.get("num_attention_heads", 0),
+                                   hidden_size=encoder_config.get("hidden_size", 0))
             source = folder / "model.fused.onnx"
             fused.save_model_to_file(str(source))
         except Exception as e:  # fusion is a speed-up only: the plain graph is still correct
@@ -372,10 +384,18 @@ class TfidfClassifier:
         return cls(joblib.load(Path(folder) / "model.joblib"))
 
 
+def _model_type(folder: Path) -> str | None:
+    try:
+        return json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError):
+        return None
+
+
 def load_classifier(folder: str | Path, fast: str = "none", device: str | None = None, backend: str = "torch"):
     """The classifier saved in `folder`, whichever family it is. fast and backend
     concern transformer models only (see TransformerClassifier.load); backend "auto"
     is ONNX Runtime on the CPU and torch on a GPU."""
+    from claimsort.document import MODEL_TYPE, DocumentClassifier
     from claimsort.pagestructure import PageStructureModel
 
     folder = Path(folder)
@@ -385,19 +405,20 @@ def load_classifier(folder: str | Path, fast: str = "none", device: str | None =
     if (folder / "model.joblib").is_file():
         classifier = TfidfClassifier.load(folder)
     elif (folder / "config.json").is_file():
+        family = DocumentClassifier if _model_type(folder) == MODEL_TYPE else TransformerClassifier
         if backend == "auto" and device and device != "cpu":
             backend = "torch"
         if backend == "auto":
             try:
-                classifier = TransformerClassifier.load(folder, fast=fast, backend="onnx")
+                classifier = family.load(folder, fast=fast, backend="onnx")
             except Exception as e:  # an architecture the exporter cannot handle still runs, in torch
                 import logging
 
                 logging.getLogger(__name__).warning("ONNX Runtime unavailable for %s (%s: %s); using torch",
                                                     folder, type(e).__name__, str(e).splitlines()[0][:200])
-                classifier = TransformerClassifier.load(folder, fast=fast, backend="torch")
+                classifier = family.load(folder, fast=fast, backend="torch")
         else:
-            classifier = TransformerClassifier.load(folder, device=device, fast=fast, backend=backend)
+            classifier = family.load(folder, device=device, fast=fast, backend=backend)
     else:
         raise FileNotFoundError(f"{folder}: not a claimsort model folder (no config.json or model.joblib)")
     classifier.page_structure = page_structure

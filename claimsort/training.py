@@ -67,15 +67,17 @@ def _cap_web_boilerplate(rows: list[dict], cap: int | None, seed: int) -> list[d
 def run_data(cfg: RunConfig) -> dict[str, list[dict]]:
     """Rows of each split for this run, each row with a `pair` context text."""
     d = cfg.data
-    rows = build_corpus(d.corpus_paths())
+    rows = build_corpus(d.corpus_paths(), announce=log.info)
     splits = split_rows(rows)
-    # Context is built on whole documents, before any subsampling.
-    for split_rows_ in splits.values():
+    # Context is built on whole documents, before any subsampling (the document
+    # model reads the documents themselves).
+    for split_rows_ in (splits.values() if cfg.model.family == "transformer" else ()):
         docs = group_documents(split_rows_)
         _, pairs = build_inputs(docs, cfg.model.context, cfg.model.context_window, cfg.model.context_chars)
         for i, row in enumerate(r for doc in docs for r in doc):
             row["pair"] = pairs[i] if pairs else None
-    splits["train"] = _cap_web_boilerplate(splits["train"], d.max_web_boilerplate_per_page, cfg.seed)
+    if cfg.model.family != "document":  # the document model keeps pages whole and drops furniture windows
+        splits["train"] = _cap_web_boilerplate(splits["train"], d.max_web_boilerplate_per_page, cfg.seed)
     splits["train"] = _subsample_documents(splits["train"], d.max_train_segments, cfg.seed)
     splits["dev"] = _subsample_documents(splits["dev"], d.max_eval_segments, cfg.seed)
     for name, split in splits.items():
@@ -186,33 +188,18 @@ def _make_trainer_class():
     return WeightedLossTrainer
 
 
-def train_transformer(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool = False):
-    """Fine-tune; returns (trainer, model folder). The best dev checkpoint is the one saved."""
+def training_arguments(cfg: RunConfig, model_dir: Path, **extra):
+    """The Trainer's settings of a run (both transformer families)."""
     import torch
-    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
-                              EarlyStoppingCallback, TrainingArguments, set_seed)
+    from transformers import TrainingArguments
 
     t = cfg.training
-    if t.torch_threads:
-        torch.set_num_threads(t.torch_threads)
-    set_seed(cfg.seed)
-    base = resolve_base_model(cfg.model.base_model)
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        base, num_labels=len(LABELS), id2label=ID2LABEL, label2id=LABEL2ID)
-    model.config.claimsort = {"context": cfg.model.context, "context_window": cfg.model.context_window,
-                              "context_chars": cfg.model.context_chars, "max_length": cfg.model.max_length,
-                              "labels": list(LABELS)}
-    train_ds = _to_dataset(splits["train"], tokenizer, cfg.model.max_length)
-    dev_ds = _to_dataset(splits["dev"], tokenizer, cfg.model.max_length)
-
     if t.report_to == "wandb":
         os.environ.setdefault("WANDB_MODE", "offline")
         os.environ.setdefault("WANDB_PROJECT", t.wandb_project)
         os.environ.setdefault("WANDB_DIR", str(Path("wandb").resolve().parent))
         os.environ.setdefault("WANDB_SILENT", "true")
     use_bf16 = {"true": True, "false": False}.get(t.bf16, torch.cuda.is_available() and torch.cuda.is_bf16_supported())
-    model_dir = cfg.model_dir
     args = TrainingArguments(
         output_dir=str(model_dir / "checkpoints"),
         run_name=cfg.name,
@@ -245,7 +232,32 @@ def train_transformer(cfg: RunConfig, splits: dict[str, list[dict]], resume: boo
         use_cpu=not torch.cuda.is_available(),
         ddp_backend="gloo" if not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1 else None,
         disable_tqdm=not sys.stderr.isatty(),
+        **extra,
     )
+    return args
+
+
+def train_transformer(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool = False):
+    """Fine-tune; returns (trainer, model folder). The best dev checkpoint is the one saved."""
+    import torch
+    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
+                              EarlyStoppingCallback, TrainingArguments, set_seed)
+
+    t = cfg.training
+    if t.torch_threads:
+        torch.set_num_threads(t.torch_threads)
+    set_seed(cfg.seed)
+    base = resolve_base_model(cfg.model.base_model)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base, num_labels=len(LABELS), id2label=ID2LABEL, label2id=LABEL2ID)
+    model.config.claimsort = {"context": cfg.model.context, "context_window": cfg.model.context_window,
+                              "context_chars": cfg.model.context_chars, "max_length": cfg.model.max_length,
+                              "labels": list(LABELS)}
+    train_ds = _to_dataset(splits["train"], tokenizer, cfg.model.max_length)
+    dev_ds = _to_dataset(splits["dev"], tokenizer, cfg.model.max_length)
+
+    args = training_arguments(cfg, cfg.model_dir)
     trainer_cls = _make_trainer_class()
     trainer = trainer_cls(
         model=model, args=args, train_dataset=train_ds, eval_dataset=dev_ds,
@@ -254,19 +266,140 @@ def train_transformer(cfg: RunConfig, splits: dict[str, list[dict]], resume: boo
         callbacks=[EarlyStoppingCallback(early_stopping_patience=t.early_stopping_patience)],
         class_weights=class_weights(splits["train"], t.class_weighting),
     )
-    resume_from = None
-    if resume:
-        from transformers.trainer_utils import get_last_checkpoint
-
-        ckpt_dir = model_dir / "checkpoints"
-        resume_from = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
-        if resume_from is None:
-            log.warning("--resume: no checkpoint in %s, starting from scratch", ckpt_dir)
-        else:
-            log.info("resuming from %s", resume_from)
-    trainer.train(resume_from_checkpoint=resume_from)
-    trainer.save_model(str(model_dir))  # main process only; the best checkpoint's weights
+    trainer.train(resume_from_checkpoint=_resume_checkpoint(cfg.model_dir) if resume else None)
+    save_model_folder(trainer, cfg.model_dir)
     return trainer
+
+
+# --------------------------------------------------------------------------- #
+# Document model
+# --------------------------------------------------------------------------- #
+class WindowDataset:
+    """Training or evaluation windows of whole articles (claimsort.document)."""
+
+    def __init__(self, rows: list[dict], tokenizer, config, owned_only: bool, max_boilerplate_windows=None):
+        from claimsort.document import document_windows, tokenize_segments
+
+        self.examples = []
+        for doc in group_documents(rows):
+            ids = tokenize_segments(tokenizer, [r["text"] for r in doc], config.max_segment_tokens, config.head_tokens)
+            labels = [LABEL2ID[r["label"]] for r in doc]
+            examples = document_windows(ids, config, labels, owned_only=owned_only)
+            if max_boilerplate_windows is not None and doc[0].get("source") == "web":
+                # A web page is mostly page furniture: keep every window that holds
+                # article text and a few that are furniture only.
+                boiler = LABEL2ID["boilerplate"]
+                furniture = [id(ex) for ex in examples if all(y in (boiler, -100) for y in ex["labels"])]
+                kept = set(furniture[::max(1, -(-len(furniture) // max_boilerplate_windows))])
+                examples = [ex for ex in examples if id(ex) not in furniture or id(ex) in kept]
+            self.examples.extend(examples)
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, i: int) -> dict:
+        ex = self.examples[i]
+        return {"input_ids": ex["input_ids"], "positions": ex["positions"], "labels": ex["labels"]}
+
+
+def _macro_f1_windows(eval_pred) -> dict:
+    """Macro-F1 over the scored segments of evaluation windows (each segment once:
+    in its owner window), padding (-100) left out."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    logits, labels = eval_pred
+    logits, labels = np.asarray(logits), np.asarray(labels)
+    keep = labels != -100
+    preds = logits.argmax(-1)[keep]
+    labels = labels[keep]
+    return {"macro_f1": f1_score(labels, preds, labels=list(range(len(LABELS))), average="macro", zero_division=0),
+            "accuracy": accuracy_score(labels, preds)}
+
+
+def _weighted_token_loss(weights):
+    import torch
+
+    weight = torch.tensor(weights, dtype=torch.float32)
+
+    def loss(outputs, labels, num_items_in_batch=None):
+        logits = outputs.logits.float()
+        return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
+                                                 weight=weight.to(logits.device), ignore_index=-100)
+    return loss
+
+
+def train_document(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool = False):
+    """Train the document model end to end; returns the trainer. The best dev
+    checkpoint is the one saved (safetensors, tokenizer with model_max_length =
+    the training length, the serving contract in config.json)."""
+    import torch
+    from transformers import AutoTokenizer, EarlyStoppingCallback, Trainer, set_seed
+
+    from claimsort.document import DocumentClassifierModel, collate_windows
+
+    t, m = cfg.training, cfg.model
+    if t.torch_threads:
+        torch.set_num_threads(t.torch_threads)
+    set_seed(cfg.seed)
+    base = resolve_base_model(m.base_model)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    tokenizer.model_max_length = m.max_length
+    model = DocumentClassifierModel.from_encoder(
+        base, pooling=m.pooling, sequence_hidden=m.sequence_hidden, sequence_layers=m.sequence_layers,
+        dropout=m.dropout, window=m.window, stride=m.stride, max_segment_tokens=m.max_length, head_tokens=m.head_tokens)
+    if m.freeze_embeddings:
+        model.segment_encoder.encoder.get_input_embeddings().weight.requires_grad_(False)
+    train_ds = WindowDataset(splits["train"], tokenizer, model.config, owned_only=False,
+                             max_boilerplate_windows=2)
+    dev_ds = WindowDataset(splits["dev"], tokenizer, model.config, owned_only=True)
+    log.info("document model: %d training windows, %d dev windows (window %d, stride %d)",
+             len(train_ds), len(dev_ds), m.window, m.stride)
+
+    # The encoder starts pretrained, the GRU and the labelling layer from scratch: each
+    # its own learning rate; no weight decay on biases and layer norms.
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    no_decay = lambda n: n.endswith("bias") or "LayerNorm" in n or "layer_norm" in n  # noqa: E731
+    encoder = [(n, p) for n, p in trainable if n.startswith("segment_encoder.")]
+    groups = [
+        {"params": [p for n, p in encoder if not no_decay(n)], "weight_decay": t.weight_decay, "lr": t.learning_rate},
+        {"params": [p for n, p in encoder if no_decay(n)], "weight_decay": 0.0, "lr": t.learning_rate},
+        {"params": [p for n, p in trainable if not n.startswith("segment_encoder.")],
+         "weight_decay": t.weight_decay, "lr": t.head_learning_rate},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=t.learning_rate)
+    args = training_arguments(cfg, cfg.model_dir, remove_unused_columns=False)
+    trainer = Trainer(
+        model=model, args=args, train_dataset=train_ds, eval_dataset=dev_ds, processing_class=tokenizer,
+        data_collator=lambda examples: collate_windows(examples, tokenizer.pad_token_id or 0),
+        compute_metrics=_macro_f1_windows, compute_loss_func=_weighted_token_loss(
+            class_weights(splits["train"], t.class_weighting)),
+        optimizers=(optimizer, None),
+        callbacks=[EarlyStoppingCallback(early_stopping_patience=t.early_stopping_patience)],
+    )
+    trainer.train(resume_from_checkpoint=_resume_checkpoint(cfg.model_dir) if resume else None)
+    save_model_folder(trainer, cfg.model_dir)
+    return trainer
+
+
+def save_model_folder(trainer, model_dir: Path) -> None:
+    """The best checkpoint's weights, config and tokenizer into the model folder (main
+    process only). The Trainer's pickled training_args.bin stays in checkpoints/, the
+    resume state: nothing a model folder serves is a pickle."""
+    trainer.save_model(str(model_dir))
+    if trainer.is_world_process_zero():
+        (Path(model_dir) / "training_args.bin").unlink(missing_ok=True)
+
+
+def _resume_checkpoint(model_dir: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    ckpt_dir = model_dir / "checkpoints"
+    resume_from = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    if resume_from is None:
+        log.warning("--resume: no checkpoint in %s, starting from scratch", ckpt_dir)
+    else:
+        log.info("resuming from %s", resume_from)
+    return resume_from
 
 
 # --------------------------------------------------------------------------- #

@@ -62,3 +62,30 @@ def tiny_transformer(tmp_path_factory) -> Path:
     BertForSequenceClassification(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_document_model(tmp_path_factory) -> Path:
+    """A document-model folder as train.py writes one (DocumentClassifierModel,
+    safetensors, tokenizer with the training length), randomly initialised and tiny,
+    with short windows (4 segments every 2) so that windows are exercised on short
+    articles."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig
+
+    from claimsort.document import DocumentClassifierConfig, DocumentClassifierModel
+    from claimsort.models import resolve_base_model
+
+    folder = tmp_path_factory.mktemp("model") / "tiny-document"
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base_model("all-MiniLM-L6-v2"))
+    tokenizer.model_max_length = 32
+    encoder = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=64, max_position_embeddings=128)
+    torch.manual_seed(0)
+    model = DocumentClassifierModel(DocumentClassifierConfig(
+        encoder=encoder.to_dict(), sequence_hidden=16, window=4, stride=2, max_segment_tokens=32, head_tokens=16))
+    for p in model.parameters():  # random, but not the near-uniform output of a fresh head
+        torch.nn.init.normal_(p, std=0.3)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -1,0 +1,145 @@
+"""The document model: windows and their merge, head-and-tail truncation, the
+Hugging Face contract (AutoModel, safetensors, config.json, the registered
+pipeline), backends, and that a segment's label depends on its neighbours."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT, read_jsonl
+
+from claimsort.document import owners, position_features, tokenize_segments, windows
+from claimsort.labels import LABELS
+
+
+@pytest.mark.parametrize("n,window,stride", [(1, 4, 2), (4, 4, 2), (5, 4, 2), (11, 4, 2), (100, 32, 16), (33, 32, 16)])
+def test_windows_cover_every_segment_and_each_segment_has_one_owner(n, window, stride):
+    spans = windows(n, window, stride)
+    assert spans[0][0] == 0 and spans[-1][1] == n
+    assert all(end - start == min(window, n) for start, end in spans)
+    assert all(b[0] - a[0] <= stride for a, b in zip(spans, spans[1:]))  # consecutive windows overlap
+    owner = owners(n, spans)
+    for i in range(n):
+        start, end = spans[owner[i]]
+        assert start <= i < end
+        # no other window holding i puts it farther from an inner edge
+        def margin(span):
+            s, e = span
+            return min(float("inf") if s == 0 else i - s, float("inf") if e == n else e - 1 - i)
+        assert margin(spans[owner[i]]) == max(margin(s) for s in spans if s[0] <= i < s[1])
+
+
+def test_a_segment_is_never_judged_at_an_inner_window_edge():
+    n, window, stride = 200, 32, 16
+    spans = windows(n, window, stride)
+    owner = owners(n, spans)
+    for i in range(n):
+        start, end = spans[owner[i]]
+        assert (start == 0 or i - start >= (window - stride) // 2 - 1) and (end == n or end - 1 - i >= (window - stride) // 2 - 1)
+
+
+def test_position_features_mark_the_ends():
+    p = position_features(5)
+    assert p.shape == (5, 6) and p[0, 1] == 1 and p[-1, 2] == 1 and p[2, 0] == 0.5
+
+
+def test_long_segments_keep_head_and_tail(tiny_document_model):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_document_model)
+    text = "Opening words here " + "filler " * 200 + "it does not seem like closing verdict"
+    ids = tokenize_segments(tokenizer, [text, "Short one."], max_length=32, head_tokens=16)
+    assert len(ids[0]) == 32 and ids[0][0] == tokenizer.cls_token_id and ids[0][-1] == tokenizer.sep_token_id
+    decoded = tokenizer.decode(ids[0], skip_special_tokens=True)
+    assert decoded.startswith("opening words here") and decoded.endswith("it does not seem like closing verdict")
+    assert ids[1] == tokenizer("Short one.")["input_ids"]
+
+
+def test_folder_loads_with_automodel_after_import_and_holds_the_contract(tiny_document_model):
+    import claimsort  # noqa: F401  (registers the model type)
+    from transformers import AutoConfig, AutoModel
+
+    from claimsort.document import DocumentClassifierModel
+
+    model = AutoModel.from_pretrained(tiny_document_model)
+    assert isinstance(model, DocumentClassifierModel)
+    config = json.loads((tiny_document_model / "config.json").read_text())
+    assert config["model_type"] == "claimsort-document"
+    assert config["id2label"] == {str(i): label for i, label in enumerate(LABELS)}
+    for key in ("window", "stride", "max_segment_tokens", "head_tokens", "pooling", "position_features", "encoder"):
+        assert key in config
+    assert AutoConfig.from_pretrained(tiny_document_model).window == 4
+    assert (tiny_document_model / "model.safetensors").is_file()
+    assert not list(tiny_document_model.glob("*.bin")) and not list(tiny_document_model.glob("*.pkl"))
+
+
+def _article(n: int) -> list[dict]:
+    sentences = ["The ministry said 40 homes were rebuilt.", "Critics called the claim absurd.",
+                 "Share this article", "Residents said the water was back.", "Copyright 2024 Example News"]
+    return [{"sent_id": i, "text": f"{sentences[i % 5]} ({i})"} for i in range(n)]
+
+
+def test_labels_depend_on_neighbours_within_the_window_only(tiny_document_model):
+    from claimsort.document import DocumentClassifier
+
+    clf = DocumentClassifier.load(tiny_document_model)
+    doc = _article(12)
+    base = clf.predict_proba([doc])
+    changed = [dict(r) for r in doc]
+    changed[6]["text"] = "An entirely different sentence about something else."
+    after = clf.predict_proba([changed])
+    assert not np.allclose(base[5], after[5]), "a neighbour in the same window changes the label probabilities"
+    assert np.allclose(base[0], after[0]) and np.allclose(base[11], after[11]), \
+        "a segment windows away is not affected"
+
+
+def test_predictions_do_not_depend_on_the_batch(tiny_document_model):
+    from claimsort.document import DocumentClassifier
+
+    clf = DocumentClassifier.load(tiny_document_model)
+    a, b = _article(9), _article(3)
+    together = clf.predict_proba([a, b], batch_size=4)
+    assert np.allclose(together[:9], clf.predict_proba([a], batch_size=32), atol=1e-5)
+    assert np.allclose(together[9:], clf.predict_proba([b]), atol=1e-5)
+
+
+def test_onnx_backends_agree_with_torch(tiny_document_model, tmp_path):
+    import shutil
+
+    from claimsort.models import load_classifier
+
+    folder = tmp_path / "m"
+    shutil.copytree(tiny_document_model, folder)
+    docs = [_article(9), _article(4)]
+    torch_p = load_classifier(folder, backend="torch").predict_proba(docs)
+    onnx_p = load_classifier(folder, backend="onnx").predict_proba(docs)
+    assert np.abs(torch_p - onnx_p).max() < 1e-4
+    int8 = load_classifier(folder, backend="onnx", fast="int8").predict_proba(docs)
+    assert int8.shape == torch_p.shape and np.allclose(int8.sum(1), 1, atol=1e-4)
+    assert list((folder / "onnx").glob("vectors-fp32-*.onnx")) and list((folder / "onnx").glob("vectors-int8-*.onnx"))
+
+
+def test_registered_pipeline_labels_a_whole_article_as_predict_does(tiny_document_model, tmp_path):
+    import claimsort  # noqa: F401
+    from transformers import pipeline
+
+    article = "# Minister denies report\n\nThe minister said the report was false. Critics disagreed.\n\n" \
+              "Share this article\n"
+    (tmp_path / "a.md").write_text(article)
+    proc = subprocess.run([sys.executable, str(ROOT / "predict.py"), str(tmp_path / "a.md"), "--model",
+                           str(tiny_document_model), "--out", str(tmp_path / "p.jsonl"), "--backend", "torch"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    expected = read_jsonl(tmp_path / "p.jsonl")
+    classify = pipeline("claimsort-document", model=str(tiny_document_model))
+    got = classify(article)  # format "auto" finds the Markdown heading
+    assert [g["text"] for g in got] == [e["text"] for e in expected] == \
+        ["Minister denies report", "The minister said the report was false.", "Critics disagreed.", "Share this article"]
+    for g, e in zip(got, expected):
+        assert g["label"] == e["label"] and set(g["probabilities"]) == set(LABELS)
+        assert abs(g["probabilities"]["boilerplate"] - e["p_boilerplate"]) < 1e-4
+    html = "<html><body><h1>Minister denies report</h1><p>The minister said the report was false.</p></body></html>"
+    assert [g["text"] for g in classify(html)] == ["Minister denies report", "The minister said the report was false."]
+    with pytest.raises(ValueError, match="format 'pdf'"):
+        classify("x", format="pdf")
