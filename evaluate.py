@@ -2,6 +2,7 @@
 
     python evaluate.py --model models/default --data test.jsonl [more.jsonl ...] --out reports/default
     python evaluate.py --model models/default --split test --out reports/default-test
+    python evaluate.py --model models/default --split test --source ptc --out reports/default-ptc-test
     python evaluate.py --compare reports/a/test reports/b/test --out reports/a-vs-b
 
 Each evaluation folder gets metrics.json (accuracy, macro/micro/weighted F1,
@@ -23,6 +24,8 @@ def main(argv=None) -> int:
     parser.add_argument("--data", nargs="+", type=Path, default=[], help="labelled segment tables (JSONL)")
     parser.add_argument("--split", nargs="+", default=[],
                         help="named splits of the corpus (train/dev/test), built with the model's own data config")
+    parser.add_argument("--source", nargs="+", default=[],
+                        help="with --split: only the segments of these sources (ptc, web, written, newsdiscourse, basil)")
     parser.add_argument("--compare", nargs="+", type=Path, help="evaluation folders to compare side by side")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--fast", choices=["none", "int8"], default="none",
@@ -58,7 +61,12 @@ def main(argv=None) -> int:
         for name in args.split:
             if name not in splits:
                 parser.error(f"unknown split {name!r}")
-            tables[name] = splits[name]
+            rows = splits[name]
+            if args.source:
+                rows = [r for r in rows if r.get("source") in args.source]
+                if not rows:
+                    parser.error(f"split {name!r} has no segments of source(s) {', '.join(args.source)}")
+            tables[name] = rows
     for name, rows in tables.items():
         out = args.out if len(tables) == 1 else args.out / name
         m = evaluate_rows(classifier, rows, out, title=f"{args.model.name} on {name}", seed=args.seed,

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import sys
+import time
 
 from claimsort.cli import fail_cleanly
 
@@ -63,11 +64,16 @@ def main(argv=None) -> int:
     log.info("segments per split: %s", {k: len(v) for k, v in splits.items()})
 
     model_dir = cfg.model_dir
+    train_seconds = None
     if cfg.model.family == "tfidf":
+        started = time.perf_counter()
         classifier = train_tfidf(cfg, splits)
+        train_seconds = time.perf_counter() - started
     else:
         train = train_document if cfg.model.family == "document" else train_transformer
+        started = time.perf_counter()
         trainer = train(cfg, splits, resume=args.resume)
+        train_seconds = time.perf_counter() - started
         if os.environ.get("CLAIMSORT_RANK_LOG"):
             write_rank_log(trainer, os.environ["CLAIMSORT_RANK_LOG"])
         if not trainer.is_world_process_zero():
@@ -76,7 +82,7 @@ def main(argv=None) -> int:
     if not is_main_process():
         return 0
     train_page_structure(cfg, model_dir)
-    record = write_run_record(cfg, splits, model_dir)
+    record = write_run_record(cfg, splits, model_dir, train_seconds=train_seconds)
     results = {}
     for split in cfg.eval_splits:
         if not splits.get(split):

@@ -102,7 +102,7 @@ def rendered_records(by_doc: dict[str, dict[int, str]], prefix: str, find, rende
     for r in records:
         r["split"] = split[r["doc_id"]]
         del r["_texts"]
-    return records
+    return drop_unsplit(records, prefix)
 
 
 def overlap_groups(docs: dict[str, list[str]]) -> dict[str, str]:
@@ -128,18 +128,40 @@ def overlap_groups(docs: dict[str, list[str]]) -> dict[str, str]:
     return {d: find(d) for d in docs}
 
 
-# Splits already committed stay as they are: a document annotated later joins the
-# split of a committed document it overlaps, else its group is split anew.
+# Splits already published stay as they are (those of batches b00-b45, released
+# with the first corpus): a document annotated later joins the split of a published
+# document it overlaps, else its group is split anew (seeded).
 FIXED_SPLITS: dict[str, str] = {}
 
 
 def grouped_splits(doc_ids: list[str], groups: dict[str, str], fractions) -> dict[str, str]:
     """Document splits where all documents of an overlap group share one split; the
     committed split of a document (FIXED_SPLITS) never changes."""
-    root_split = {groups[d]: FIXED_SPLITS[d] for d in doc_ids if d in FIXED_SPLITS}
-    new_roots = sorted({groups[d] for d in doc_ids} - set(root_split))
-    root_split.update(assign_splits(new_roots, fractions=fractions))
-    return {d: FIXED_SPLITS.get(d, root_split[groups[d]]) for d in doc_ids}
+    fixed: dict[str, set[str]] = {}
+    for d in doc_ids:
+        if d in FIXED_SPLITS:
+            fixed.setdefault(groups[d], set()).add(FIXED_SPLITS[d])
+    new_roots = sorted({groups[d] for d in doc_ids} - set(fixed))
+    root_split = assign_splits(new_roots, fractions=fractions)
+    out = {}
+    for d in doc_ids:
+        if d in FIXED_SPLITS:
+            out[d] = FIXED_SPLITS[d]
+        elif groups[d] in fixed:
+            # A new document that shares text with committed documents of two splits
+            # would leak one into the other: it is left out (None).
+            out[d] = next(iter(fixed[groups[d]])) if len(fixed[groups[d]]) == 1 else None
+        else:
+            out[d] = root_split[groups[d]]
+    return out
+
+
+def drop_unsplit(records: list[dict], what: str) -> list[dict]:
+    left_out = [r["doc_id"] for r in records if r["split"] is None]
+    if left_out:
+        print(f"{what} documents left out for sharing text with committed documents of two splits: "
+              + ", ".join(left_out))
+    return [r for r in records if r["split"] is not None]
 
 
 def main(argv=None) -> int:
@@ -157,7 +179,8 @@ def main(argv=None) -> int:
         if (args.out / name).is_file():
             for line in (args.out / name).read_text(encoding="utf-8").splitlines():
                 rec = json.loads(line)
-                FIXED_SPLITS[rec["doc_id"]] = rec["split"]
+                if batch_of.get(rec["doc_id"], 0) < FIRST_GLUED_BATCH:
+                    FIXED_SPLITS[rec["doc_id"]] = rec["split"]
     by_doc: dict[str, dict[int, str]] = {}
     for (doc_id, sent_id), label in labels.items():
         by_doc.setdefault(doc_id, {})[sent_id] = label
@@ -199,6 +222,7 @@ def main(argv=None) -> int:
     for r in ptc_records:
         r["split"] = r["split"] or train_split[r["doc_id"]]
         del r["_texts"]
+    ptc_records = drop_unsplit(ptc_records, "PTC")
     if excluded:
         print(f"PTC train articles left out for overlapping a test article: {', '.join(excluded)}")
 
@@ -230,6 +254,7 @@ def main(argv=None) -> int:
     for r in web_records:
         r["split"] = web_split[r["doc_id"]]
         del r["_texts"]
+    web_records = drop_unsplit(web_records, "web")
 
     def nd_find(doc_id):
         split, topic, name = doc_id[3:].split("-", 2)

@@ -54,6 +54,9 @@ class DataConfig:
     the training time). None keeps all. Dev and test are never subsampled."""
     max_train_segments: typing.Optional[int] = None
     """Training only: cap on training segments (whole documents, seeded); None = all."""
+    train_fraction: float = 1.0
+    """Training only: share of the training documents used (seeded, whole
+    documents, the same share of each source): 0.25 and 0.5 give the learning curve."""
     max_eval_segments: typing.Optional[int] = None
     """Cap on dev segments used for model selection (whole documents); None = all."""
 

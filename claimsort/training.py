@@ -45,6 +45,21 @@ def _subsample_documents(rows: list[dict], limit: int | None, seed: int) -> list
     return out
 
 
+def _fraction_of_documents(rows: list[dict], fraction: float, seed: int) -> list[dict]:
+    """A seeded share of the documents of each source (whole documents, in order)."""
+    if fraction >= 1.0:
+        return rows
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"data.train_fraction must be in (0, 1], got {fraction}")
+    docs = group_documents(rows)
+    keep: set[str] = set()
+    for source in sorted({d[0].get("source", "?") for d in docs}):
+        ids = sorted(d[0]["doc_id"] for d in docs if d[0].get("source", "?") == source)
+        random.Random(seed).shuffle(ids)
+        keep.update(ids[:max(1, round(len(ids) * fraction))])
+    return [r for d in docs if d[0]["doc_id"] in keep for r in d]
+
+
 def _cap_web_boilerplate(rows: list[dict], cap: int | None, seed: int) -> list[dict]:
     """Keep at most `cap` boilerplate segments of each web page (training only).
 
@@ -78,6 +93,7 @@ def run_data(cfg: RunConfig) -> dict[str, list[dict]]:
             row["pair"] = pairs[i] if pairs else None
     if cfg.model.family != "document":  # the document model keeps pages whole and drops furniture windows
         splits["train"] = _cap_web_boilerplate(splits["train"], d.max_web_boilerplate_per_page, cfg.seed)
+    splits["train"] = _fraction_of_documents(splits["train"], d.train_fraction, cfg.seed)
     splits["train"] = _subsample_documents(splits["train"], d.max_train_segments, cfg.seed)
     splits["dev"] = _subsample_documents(splits["dev"], d.max_eval_segments, cfg.seed)
     for name, split in splits.items():
@@ -118,7 +134,8 @@ def package_versions() -> dict:
     return out
 
 
-def write_run_record(cfg: RunConfig, splits: dict[str, list[dict]], folder: Path) -> dict:
+def write_run_record(cfg: RunConfig, splits: dict[str, list[dict]], folder: Path,
+                     train_seconds: float | None = None) -> dict:
     """config.yaml (fully resolved) and run.json (commit, data fingerprint, seed, versions)."""
     folder.mkdir(parents=True, exist_ok=True)
     save_config(cfg, folder / "config.yaml")
@@ -132,6 +149,7 @@ def write_run_record(cfg: RunConfig, splits: dict[str, list[dict]], folder: Path
         "sources": sorted({r.get("source", "?") for rows in splits.values() for r in rows}),
         "packages": package_versions(),
         "command": " ".join(sys.argv),
+        "train_seconds": None if train_seconds is None else round(train_seconds, 1),
     }
     (folder / "run.json").write_text(json.dumps(record, indent=2))
     return record
