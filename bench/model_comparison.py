@@ -33,8 +33,22 @@ def describe(cfg: dict) -> str:
     m, t = cfg["model"], cfg["training"]
     if m["family"] == "tfidf":
         return "TF-IDF + logistic regression (balanced)"
+    if m["family"] == "document":
+        return (f"document model: {m['base_model']} segment vectors ({m['max_length']} tokens, head+tail), BiGRU "
+                f"over windows of {m['window']} every {m['stride']}, {t['epochs']:g} epoch(s)")
     ctx = f"context ±{m['context_window']} ({m['context_chars']} chars)" if m["context"] == "neighbours" else "sentence only"
     return f"{m['base_model']}, {ctx}, class weights {t['class_weighting']}, {t['epochs']:g} epoch(s)"
+
+
+SOURCE_ORDER = ("ptc", "newsdiscourse", "basil", "web", "written")
+
+
+def source_of(doc_id: str) -> str:
+    """The source of a document id (prefix of its stand-off records)."""
+    for prefix, source in (("ptc-", "ptc"), ("nd-", "newsdiscourse"), ("basil-", "basil"), ("web-", "web")):
+        if doc_id.startswith(prefix):
+            return source
+    return "written"
 
 
 def scores(preds: list[dict], keep) -> dict:
@@ -57,7 +71,7 @@ def main(argv=None) -> int:
 
     lines = ["## Models on the real test split", "",
              "PTC test = the 75 PTC dev articles (real news, never seen in training). All test = PTC test + held-out "
-             "web pages + held-out written articles. 95% bootstrap intervals over documents; Δ = paired bootstrap "
+             "web pages, NewsDiscourse and BASIL articles + held-out written articles. 95% bootstrap intervals over documents; Δ = paired bootstrap "
              f"on the PTC test articles against `{reference}` (* = significant at 0.05).", "",
              "| model | what | PTC test macro-F1 | " + " | ".join(f"PTC F1 {l}" for l in LABELS)
              + " | all test macro-F1 | Δ PTC vs reference (p) |",
@@ -80,10 +94,25 @@ def main(argv=None) -> int:
                      + " | ".join(f"{ptc['per_class'][l]['f1']:.3f}" for l in LABELS)
                      + f" | {all_['macro_f1']:.3f} [{all_['macro_f1_ci95'][0]:.3f}, {all_['macro_f1_ci95'][1]:.3f}] | {delta} |")
     agreement = json.loads((ROOT / "data/annotations/agreement.json").read_text())["pooled_blind"]
+    whole = ["", "Whole test split, per class (95% bootstrap intervals over documents), and macro-F1 per source:", "",
+             "| model | macro-F1 | " + " | ".join(f"F1 {l}" for l in LABELS) + " | "
+             + " | ".join(f"{s} test" for s in SOURCE_ORDER) + " |",
+             "|---|---|" + "---|" * (len(LABELS) + len(SOURCE_ORDER))]
+    for model, (cfg, preds) in loaded.items():
+        all_ = scores(preds, lambda p: True)
+        per_source = []
+        for source in SOURCE_ORDER:
+            rows = [p for p in preds if source_of(p["doc_id"]) == source]
+            per_source.append(f"{scores(rows, lambda p: True)['macro_f1']:.3f}" if rows else "—")
+        whole.append(f"| `{model}` | {all_['macro_f1']:.3f} [{all_['macro_f1_ci95'][0]:.3f}, "
+                     f"{all_['macro_f1_ci95'][1]:.3f}] | "
+                     + " | ".join(f"{all_['per_class'][l]['f1']:.3f} [{all_['per_class'][l]['f1_ci95'][0]:.2f}, "
+                                  f"{all_['per_class'][l]['f1_ci95'][1]:.2f}]" for l in LABELS)
+                     + " | " + " | ".join(per_source) + " |")
     lines.append(f"| annotator vs annotator | two independent readers, {agreement['segments']} doubly annotated "
                  f"segments (Cohen's κ {agreement['cohen_kappa']:.3f}) | {agreement['macro_f1']:.3f} | "
                  + " | ".join(f"{agreement['per_class_f1'][l]:.3f}" for l in LABELS) + " | — | — |")
-    text = "\n".join(lines) + "\n"
+    text = "\n".join(lines + whole) + "\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)

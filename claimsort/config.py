@@ -48,6 +48,9 @@ class DataConfig:
     for in ../shared/corpora/ beside the checkout; the sources used are printed."""
     basil_dir: typing.Optional[str] = None
     """BASIL corpus folder (with articles/). Falls back to $CLAIMSORT_BASIL_DIR."""
+    sources: typing.List[str] = field(default_factory=lambda: ["written", "ptc", "web", "newsdiscourse", "basil"])
+    """The sources to train and evaluate on (written, ptc, web, newsdiscourse,
+    basil); a third-party one is used when its folder is found."""
     max_web_boilerplate_per_page: typing.Optional[int] = 40
     """Training only: keep at most this many boilerplate segments of each web page
     (a page has ~150 menu lines; all of them would drown the other classes and
@@ -64,7 +67,8 @@ class DataConfig:
         """The corpus locations of this config, as claimsort.corpus.build_corpus takes them."""
         from claimsort.corpus import CorpusPaths
 
-        return CorpusPaths(**{f.name: getattr(self, f.name) for f in dataclasses.fields(CorpusPaths)})
+        return CorpusPaths(**{f.name: (tuple(self.sources) if f.name == "sources" else getattr(self, f.name))
+                              for f in dataclasses.fields(CorpusPaths)})
 
 
 @dataclass
@@ -107,6 +111,9 @@ class ModelConfig:
     freeze_embeddings: bool = True
     """document: keep the encoder's word embeddings fixed (on a CPU the optimiser's
     update of the whole vocabulary matrix is a large share of each step)."""
+    freeze_layers: int = 0
+    """document: also keep the encoder's embeddings and its first N transformer
+    layers fixed (no backward pass through them: a cheaper step on a CPU)."""
     ngram_max: int = 2
     """tfidf: longest word n-gram."""
     char_ngrams: bool = True
@@ -157,7 +164,7 @@ class TrainingConfig:
     num_workers: int = 0
     """DataLoader worker processes."""
     bf16: str = "auto"
-    """'auto' (bf16 on a GPU that supports it), 'true' or 'false'."""
+    """'auto' (bf16 mixed precision on a GPU that supports it), 'true' or 'false'."""
     group_by_length: bool = False
     """Batch segments of similar length (less padding, faster). Off by default:
     length follows the label here (boilerplate is short), so length-sorted
@@ -316,6 +323,11 @@ def load_config(path: str | Path, overrides: list[str] = (), check_paths: bool =
                 raise ConfigError(f"override {text!r}: {k!r} is not a group of keys")
         node[keys[-1]] = value
     cfg = _build(RunConfig, data, "")
+    from claimsort.corpus import SOURCES
+
+    for source in cfg.data.sources:
+        if source not in SOURCES:
+            raise ConfigError(f"config key 'data.sources': {source!r} is not one of {list(SOURCES)}")
     if check_paths:
         for key in ("written", "ptc_annotations", "web_annotations"):
             p = root / getattr(cfg.data, key)

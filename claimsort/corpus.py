@@ -307,6 +307,7 @@ class CorpusPaths:
     web_pages_dir: str | None = None
     newsdiscourse_dir: str | None = None
     basil_dir: str | None = None
+    sources: tuple = SOURCES  # the sources to use; others are left out even when found
 
     def annotations(self, source: str) -> str:
         return getattr(self, f"{source}_annotations")
@@ -343,6 +344,9 @@ def build_corpus(paths: CorpusPaths, root: Path = Path("."), announce=None) -> l
     used = [f"written ({len(rows)} segments)"]
     unused = []
     for source, spec in THIRD_PARTY.items():
+        if source not in paths.sources:
+            unused.append(f"{source} (not in data.sources)")
+            continue
         directory, origin = resolve_dir(source, paths.directory(source))
         annotations = root / paths.annotations(source)
         if not directory:

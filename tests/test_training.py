@@ -17,16 +17,44 @@ pytestmark = pytest.mark.slow
 
 
 def test_model_folder_is_a_valid_hugging_face_model(smoke_model):
+    """The document model trained by train.py: its own model type in config.json, safetensors,
+    the tokenizer at the training length, AutoModel after `import claimsort`, the registered
+    pipeline on a whole article, and no pickle outside checkpoints/."""
     config = json.loads((smoke_model / "config.json").read_text())
+    assert config["model_type"] == "claimsort-document"
     assert config["id2label"] == {str(i): label for i, label in enumerate(LABELS)}
     assert config["label2id"] == {label: i for i, label in enumerate(LABELS)}
+    assert (config["window"], config["stride"], config["max_segment_tokens"]) == (8, 4, 64)
     assert (smoke_model / "model.safetensors").is_file()
-    assert (smoke_model / "tokenizer.json").is_file() or (smoke_model / "vocab.txt").is_file()
+    assert json.loads((smoke_model / "tokenizer_config.json").read_text())["model_max_length"] == 64
+    pickles = [p for p in smoke_model.rglob("*") if p.suffix in (".bin", ".pkl", ".joblib", ".pt", ".pth")
+               and "checkpoints" not in p.relative_to(smoke_model).parts]
+    assert pickles == []
+    import claimsort  # noqa: F401
+    from transformers import AutoModel, pipeline
+
+    from claimsort.document import DocumentClassifierModel
+
+    assert isinstance(AutoModel.from_pretrained(smoke_model), DocumentClassifierModel)
+    classify = pipeline("claimsort-document", model=str(smoke_model))
+    out = classify("Minister denies report\n\nThe ministry said 40 people had died. Critics doubt it.\n\nShare this article\n")
+    assert [o["text"] for o in out] == ["Minister denies report", "The ministry said 40 people had died.",
+                                        "Critics doubt it.", "Share this article"]
+    assert all(o["label"] in LABELS and abs(sum(o["probabilities"].values()) - 1) < 1e-4 for o in out)
+
+
+def test_sentence_only_baseline_trains_and_serves_through_the_text_classification_pipeline(tmp_path):
+    out = tmp_path / "sentence"
+    run_train(out, "training.max_steps=4", "training.eval_steps=2", config="configs/smoke-sentence.yaml")
+    config = json.loads((out / "config.json").read_text())
+    assert config["id2label"] == {str(i): label for i, label in enumerate(LABELS)}
+    assert not (out / "training_args.bin").exists()
     from transformers import pipeline
 
-    classifier = pipeline("text-classification", model=str(smoke_model))
-    out = classifier(["The ministry said 40 people had died.", "Share this article"])
-    assert [o["label"] in LABELS for o in out] == [True, True]
+    classifier = pipeline("text-classification", model=str(out))
+    got = classifier(["The ministry said 40 people had died.", "Share this article"])
+    assert [o["label"] in LABELS for o in got] == [True, True]
+    assert (out / "eval/test/metrics.json").is_file()
 
 
 def test_run_record_is_written(smoke_model):
