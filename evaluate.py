@@ -42,13 +42,16 @@ def main(argv=None) -> int:
     if not args.model or not (args.data or args.split):
         parser.error("--model and at least one --data or --split are needed (or --compare)")
 
-    from claimsort.corpus import read_segment_table
+    from claimsort.corpus import DataError, read_segment_table
     from claimsort.models import load_classifier
 
-    classifier = load_classifier(args.model, fast=args.fast, backend=args.backend)
+    # Every table is read and checked before the model is loaded or a report folder
+    # made: a bad or empty table leaves nothing behind.
     tables = {}
     for path in args.data:
         tables[path.stem] = read_segment_table(path, require_label=True)
+        if not tables[path.stem]:
+            raise DataError(f"{path}: no segments; nothing to evaluate")
     if args.split:
         from claimsort.config import load_config
         from claimsort.corpus import build_corpus, split_rows
@@ -58,7 +61,10 @@ def main(argv=None) -> int:
         for name in args.split:
             if name not in splits:
                 parser.error(f"unknown split {name!r}")
+            if not splits[name]:
+                raise DataError(f"split {name!r} has no segments in the corpus this model's config builds")
             tables[name] = splits[name]
+    classifier = load_classifier(args.model, fast=args.fast, backend=args.backend)
     for name, rows in tables.items():
         out = args.out if len(tables) == 1 else args.out / name
         m = evaluate_rows(classifier, rows, out, title=f"{args.model.name} on {name}", seed=args.seed,
