@@ -131,7 +131,9 @@ SENTENCE_USAGE = """```python
 from transformers import pipeline
 
 classifier = pipeline("text-classification", model="{usage_path}")
-print(classifier("The ministry said 1,200 homes had been reconnected to the grid by Friday."))
+# truncation at the training length, as predict.py does (a longer segment is cut, never an error)
+print(classifier("The ministry said 1,200 homes had been reconnected to the grid by Friday.",
+                 truncation=True, max_length={max_length}))
 ```
 """
 
@@ -161,7 +163,8 @@ def write_model_card(model_dir: Path, cfg, record: dict, results: dict) -> Path:
         base_model=(cfg.model.base_model if cfg.model.family in ("document", "transformer")
                     else "none (TF-IDF features)"),
         input_desc=_input_description(cfg),
-        usage=(DOCUMENT_USAGE if cfg.model.family == "document" else SENTENCE_USAGE).format(usage_path=str(model_dir)),
+        usage=(DOCUMENT_USAGE if cfg.model.family == "document" else SENTENCE_USAGE).format(
+            usage_path=str(model_dir), max_length=cfg.model.max_length),
         sources=", ".join(record.get("sources", [])),
         train_counts=", ".join(f"{k} {v}" for k, v in train_counts.items()),
         results_table=_results_table(results), usage_path=str(model_dir),
