@@ -579,7 +579,7 @@ def test_html_one_page_per_document_with_label_colours_and_legend(html_run):
                            r'title="[^"]*">(.*?)</span>', page, re.S)
         assert [(label, colour, html.unescape(text)) for label, colour, text in spans] == \
             [(r["label"], COLOURS[r["label"]], r["text"]) for r in rows]
-    escaped = page_of(pages, "story", str(pages.parent / "in" / "west" / "story.txt")).read_text(encoding="utf-8")
+    escaped = page_of(pages, "west/story.txt", str(pages.parent / "in" / "west" / "story.txt")).read_text(encoding="utf-8")
     assert "&lt;b&gt;tolls&lt;/b&gt; &amp; fares" in escaped and "<b>tolls" not in escaped
 
 
