@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     cuda = False
     # a TF-IDF model runs without torch: do not pay for importing it
-    if args.threads or distributed or not (Path(args.model) / "model.joblib").is_file():
+    if args.threads or distributed or not (Path(args.model) / "tfidf.json").is_file():
         import torch
 
         if args.threads:

@@ -397,19 +397,113 @@ class TfidfClassifier:
         return out
 
     def save(self, folder: Path) -> None:
-        import joblib
-
+        """tfidf.json (each vectorizer's parameters and vocabulary) and tfidf.npz (the
+        idf weights and the logistic regression's coefficients): no pickle, so that
+        loading a folder from anywhere cannot run code (see load_classifier)."""
         folder.mkdir(parents=True, exist_ok=True)
-        joblib.dump(self.pipeline, folder / "model.joblib")
+        features, classifier = self.pipeline.named_steps["features"], self.pipeline.named_steps["classifier"]
+        spec, arrays = {"format": SAFE_FORMAT, "vectorizers": []}, logistic_regression_arrays(classifier)
+        for name, vectorizer in features.transformer_list:
+            params = vectorizer.get_params()
+            if any(callable(params[k]) for k in ("tokenizer", "preprocessor", "analyzer")):
+                raise ValueError(f"TF-IDF vectorizer {name!r}: a callable parameter cannot be saved without pickle")
+            params["dtype"] = np.dtype(params["dtype"]).name
+            spec["vectorizers"].append({"name": name, "params": params,
+                                        "vocabulary": {t: int(i) for t, i in vectorizer.vocabulary_.items()}})
+            arrays[f"idf_{name}"] = vectorizer.idf_
+        (folder / TFIDF_FILE).write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+        save_arrays(folder / TFIDF_ARRAYS, arrays)
+        (folder / LEGACY_TFIDF_FILE).unlink(missing_ok=True)
         (folder / CLAIMSORT_META).write_text(json.dumps(
             {"family": "tfidf", "labels": list(LABELS), "id2label": {str(k): v for k, v in ID2LABEL.items()}},
             indent=2))
 
     @classmethod
     def load(cls, folder: str | Path) -> "TfidfClassifier":
-        import joblib
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.pipeline import FeatureUnion, Pipeline
 
-        return cls(joblib.load(Path(folder) / "model.joblib"))
+        folder = Path(folder)
+        spec = _read_json(folder / TFIDF_FILE)
+        arrays = load_arrays(folder / TFIDF_ARRAYS)
+        try:
+            steps = []
+            for v in spec["vectorizers"]:
+                params = {**v["params"], "ngram_range": tuple(v["params"]["ngram_range"]),
+                          "dtype": np.dtype(v["params"]["dtype"]).type}
+                vectorizer = TfidfVectorizer(**params)
+                vectorizer.vocabulary_ = v["vocabulary"]
+                vectorizer.idf_ = arrays[f"idf_{v['name']}"]
+                steps.append((v["name"], vectorizer))
+            pipeline = Pipeline([("features", FeatureUnion(steps)),
+                                 ("classifier", logistic_regression_from(arrays))])
+        except (KeyError, TypeError, ValueError) as e:
+            from claimsort.corpus import DataError
+
+            raise DataError(f"{folder / TFIDF_FILE}: not a TF-IDF model claimsort can read ({type(e).__name__}: "
+                            f"{e}); {_DAMAGED}") from None
+        return cls(pipeline)
+
+
+# --------------------------------------------------------------------------- #
+# Safe storage of the scikit-learn models (no pickle)
+# --------------------------------------------------------------------------- #
+SAFE_FORMAT = 1
+TFIDF_FILE, TFIDF_ARRAYS = "tfidf.json", "tfidf.npz"
+LEGACY_TFIDF_FILE = "model.joblib"  # a pickle: written by claimsort before the safe format, never loaded
+PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle", ".bin", ".pt", ".pth", ".ckpt")
+
+
+def logistic_regression_arrays(classifier) -> dict[str, np.ndarray]:
+    """What a fitted LogisticRegression predicts with: coef_, intercept_, classes_."""
+    return {"coef": classifier.coef_, "intercept": classifier.intercept_, "classes": classifier.classes_}
+
+
+def logistic_regression_from(arrays: dict[str, np.ndarray]):
+    """A LogisticRegression that predicts exactly as the one the arrays came from
+    (predict_proba needs only these fitted attributes)."""
+    from sklearn.linear_model import LogisticRegression
+
+    classifier = LogisticRegression()
+    classifier.coef_, classifier.intercept_ = arrays["coef"], arrays["intercept"]
+    classifier.classes_ = arrays["classes"]
+    classifier.n_features_in_ = arrays["coef"].shape[1]
+    return classifier
+
+
+def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Arrays as .npz, written under a temporary name and renamed (a kill leaves no
+    half-written file); numeric arrays only, so that it loads without pickle."""
+    import os
+
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **{k: np.asarray(v) for k, v in arrays.items()})
+    os.replace(tmp, path)
+
+
+def load_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an .npz file, never unpickled (allow_pickle=False); a missing or
+    damaged file is a DataError naming it."""
+    import zipfile
+
+    from claimsort.corpus import DataError
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise DataError(f"{path}: missing; {_DAMAGED}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise DataError(f"{path}: unreadable ({type(e).__name__}: {str(e)[:200]}); {_DAMAGED}") from None
+
+
+def legacy_pickle_error(path: Path, how: str):
+    """The DataError for a pickle a model folder still holds from an older claimsort:
+    it is never loaded (unpickling a downloaded file runs whatever code it carries)."""
+    from claimsort.corpus import DataError
+
+    return DataError(f"{path}: a pickle from an older claimsort, which is no longer loaded (unpickling runs whatever "
+                     f"code the file carries); convert the folder: {how}")
 
 
 # Files that hold a tokenizer's vocabulary; tokenizer_config.json alone builds a
@@ -496,8 +590,12 @@ def load_classifier(folder: str | Path, fast: str = "none", device: str | None =
     # such model); loaded first so that a stale one fails before any export or load
     page_structure = PageStructureModel.load(folder)
     config = None
-    if (folder / "model.joblib").is_file():
+    if (folder / TFIDF_FILE).is_file():
         classifier = TfidfClassifier.load(folder)
+    elif (folder / LEGACY_TFIDF_FILE).is_file():
+        raise legacy_pickle_error(folder / LEGACY_TFIDF_FILE, f"retrain it with `python train.py --config "
+                                  f"{folder / 'config.yaml'}` (a TF-IDF model trains in a minute), then delete "
+                                  f"{LEGACY_TFIDF_FILE}")
     elif (folder / "config.json").is_file():
         config = check_model_folder(folder)
         family = DocumentClassifier if config.get("model_type") == MODEL_TYPE else TransformerClassifier
@@ -515,7 +613,7 @@ def load_classifier(folder: str | Path, fast: str = "none", device: str | None =
         else:
             classifier = family.load(folder, device=device, fast=fast, backend=backend)
     else:
-        raise DataError(f"{folder}: not a claimsort model folder (no config.json or model.joblib)")
+        raise DataError(f"{folder}: not a claimsort model folder (no config.json or {TFIDF_FILE})")
     if config is not None:
         check_tokenizer(folder, classifier.tokenizer, config)
     classifier.page_structure = page_structure

@@ -111,3 +111,107 @@ def test_train_with_a_base_model_neither_a_folder_nor_cached_offline_is_a_clear_
     assert ("error: config key 'model.base_model': 'someone/no-such-model' is neither a folder nor in the "
             "Hugging Face cache, and HF_HUB_OFFLINE=1 forbids downloading it") in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# --------------------------------------------------------------------------- #
+# No pickles: the TF-IDF model in a safe format; hub push refuses a pickle
+# --------------------------------------------------------------------------- #
+def _tfidf(folder: Path):
+    from test_predict import TRAINING
+
+    from claimsort.models import TfidfClassifier
+
+    clf = TfidfClassifier.create(seed=0).fit([{"text": t, "label": l} for l, ts in TRAINING.items() for t in ts])
+    clf.save(folder)
+    return clf
+
+
+def test_tfidf_model_saved_and_loaded_without_pickle_predicts_exactly_the_same(tmp_path, monkeypatch):
+    import pickle
+
+    import joblib
+    from test_predict import article
+
+    from claimsort.models import load_classifier
+
+    clf = _tfidf(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["claimsort.json", "tfidf.json", "tfidf.npz"]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model folder was unpickled")
+
+    for module, name in ((pickle, "load"), (pickle, "loads"), (joblib, "load")):
+        monkeypatch.setattr(module, name, refuse)
+    docs = [[{"text": line} for line in article(i).splitlines()] for i in range(12)] + [[{"text": "Zebra words."}]]
+    assert np.array_equal(load_classifier(tmp_path).predict_proba(docs), clf.predict_proba(docs))
+
+
+def test_predict_with_an_old_tfidf_model_joblib_says_how_to_convert_it(tmp_path):
+    (tmp_path / "model.joblib").write_bytes(b"\x80\x04not loaded")
+    proc = subprocess.run([sys.executable, str(ROOT / "predict.py"), "README.md", "--model", str(tmp_path), "--out",
+                           str(tmp_path / "p.jsonl")], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == (
+        f"error: {tmp_path / 'model.joblib'}: a pickle from an older claimsort, which is no longer loaded (unpickling "
+        f"runs whatever code the file carries); convert the folder: retrain it with `python train.py --config "
+        f"{tmp_path / 'config.yaml'}` (a TF-IDF model trains in a minute), then delete model.joblib")
+
+
+def hub_push(folder, tmp_path, **env):
+    import os
+
+    full = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
+    full.update(HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="0", **env)
+    return subprocess.run([sys.executable, "-m", "claimsort.hub", "push", str(folder), "--repo-id", "someone/x"],
+                          cwd=ROOT, env=full, capture_output=True, text=True, timeout=120)
+
+
+def test_hub_push_of_a_folder_holding_a_pickle_is_refused(tmp_path):
+    folder = tmp_path / "model"
+    _tfidf(folder)
+    (folder / "README.md").write_text("card")
+    (folder / "page_structure.joblib").write_bytes(b"x")
+    (folder / "checkpoints" / "checkpoint-5").mkdir(parents=True)
+    (folder / "checkpoints" / "checkpoint-5" / "training_args.bin").write_bytes(b"x")  # never uploaded: allowed
+    proc = hub_push(folder, tmp_path, HF_TOKEN="hf_not_a_real_token")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith(f"error: {folder} holds pickle files (page_structure.joblib), which run "
+                                          "code when loaded and which the Hub flags")
+    assert proc.stderr.strip().endswith("nothing was uploaded")
+
+
+def test_hub_push_of_a_folder_that_does_not_exist_says_so(tmp_path):
+    proc = hub_push(tmp_path / "nope", tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"error: {tmp_path / 'nope'}: no such model folder; nothing was uploaded"
+
+
+def test_hub_push_with_a_token_but_no_network_is_one_line(tmp_path):
+    folder = tmp_path / "model"
+    _tfidf(folder)
+    (folder / "README.md").write_text("card")
+    proc = hub_push(folder, tmp_path, HF_TOKEN="hf_not_a_real_token", HF_ENDPOINT="http://127.0.0.1:9")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: uploading {folder} to someone/x on http://127.0.0.1:9 "
+                                                   "failed (")
+    assert lines[0].endswith("check the network and the token")
+
+
+def test_no_model_folder_train_py_writes_holds_a_pickle_outside_checkpoints(smoke_model, monkeypatch):
+    import pickle
+
+    import joblib
+
+    from claimsort.models import PICKLE_SUFFIXES, load_classifier
+
+    found = [str(p.relative_to(smoke_model)) for p in smoke_model.rglob("*")
+             if p.suffix in PICKLE_SUFFIXES and p.relative_to(smoke_model).parts[0] != "checkpoints"]
+    assert found == []
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model folder was unpickled")
+
+    for module, name in ((pickle, "load"), (pickle, "loads"), (joblib, "load")):
+        monkeypatch.setattr(module, name, refuse)
+    load_classifier(smoke_model, backend="torch")
