@@ -14,7 +14,11 @@ import logging
 import sys
 from pathlib import Path
 
-from claimsort.cli import fail_cleanly
+try:
+    from claimsort.cli import fail_cleanly
+except ModuleNotFoundError as e:  # run by a Python outside the project's virtual environment
+    print(f"error: {e.name} is not installed for {sys.executable}; run `.venv/bin/python evaluate.py ...` (`make install` creates .venv)", file=sys.stderr)
+    sys.exit(2)
 
 
 def main(argv=None) -> int:

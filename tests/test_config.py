@@ -100,3 +100,22 @@ def test_train_with_a_non_number_learning_rate_names_the_key_and_exits_2():
     assert proc.returncode == 2
     assert "error: config key 'training.learning_rate': expected float, got 'fast'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("missing", ["torch", "transformers"])
+def test_train_run_by_a_python_outside_the_venv_says_how_to_run_it(tmp_path, missing):
+    """A Python without torch or transformers (a shadowing package that is not
+    importable stands in for it) gets one line, not a ModuleNotFoundError traceback."""
+    import os
+    import subprocess
+    import sys
+
+    fake = tmp_path / "site" / missing
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(f"raise ModuleNotFoundError(\"No module named '{missing}'\", name='{missing}')\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    proc = subprocess.run([sys.executable, str(ROOT / "train.py"), "--config", "configs/smoke.yaml"], cwd=ROOT,
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"error: {missing} is not installed for {sys.executable}; run "
+                                   "`.venv/bin/python train.py ...` or `make train` (`make install` creates .venv)")
