@@ -15,7 +15,11 @@ import logging
 import sys
 from pathlib import Path
 
-from claimsort.cli import fail_cleanly
+try:
+    from claimsort.cli import fail_cleanly
+except ModuleNotFoundError as e:  # run by a Python outside the project's virtual environment
+    print(f"error: {e.name} is not installed for {sys.executable}; run `.venv/bin/python evaluate.py ...` (`make install` creates .venv)", file=sys.stderr)
+    sys.exit(2)
 
 
 def main(argv=None) -> int:
@@ -45,13 +49,16 @@ def main(argv=None) -> int:
     if not args.model or not (args.data or args.split):
         parser.error("--model and at least one --data or --split are needed (or --compare)")
 
-    from claimsort.corpus import read_segment_table
+    from claimsort.corpus import DataError, read_segment_table
     from claimsort.models import load_classifier
 
-    classifier = load_classifier(args.model, fast=args.fast, backend=args.backend)
+    # Every table is read and checked before the model is loaded or a report folder
+    # made: a bad or empty table leaves nothing behind.
     tables = {}
     for path in args.data:
         tables[path.stem] = read_segment_table(path, require_label=True)
+        if not tables[path.stem]:
+            raise DataError(f"{path}: no segments; nothing to evaluate")
     if args.split:
         from claimsort.config import load_config
         from claimsort.corpus import build_corpus, split_rows
@@ -64,9 +71,12 @@ def main(argv=None) -> int:
             rows = splits[name]
             if args.source:
                 rows = [r for r in rows if r.get("source") in args.source]
-                if not rows:
-                    parser.error(f"split {name!r} has no segments of source(s) {', '.join(args.source)}")
+            if not rows:
+                raise DataError(f"split {name!r} has no segments"
+                                + (f" of source(s) {', '.join(args.source)}" if args.source else "")
+                                + " in the corpus this model's config builds")
             tables[name] = rows
+    classifier = load_classifier(args.model, fast=args.fast, backend=args.backend)
     for name, rows in tables.items():
         out = args.out if len(tables) == 1 else args.out / name
         m = evaluate_rows(classifier, rows, out, title=f"{args.model.name} on {name}", seed=args.seed,

@@ -8,8 +8,21 @@ gzipped), .jsonl (segment tables or article records), .csv and .parquet with a
 text column, or - for standard input. Output by extension: .jsonl, .csv or
 .parquet, one row per segment (doc_id, sent_id, text, label, p_<label> for each
 label, source_file). Streams in chunks of documents; an interrupted run
-restarted with the same arguments resumes where it stopped. Bad input is
-reported with its file and line and skipped (--strict makes it fatal).
+restarted with the same arguments resumes where it stopped, provided its input
+files are unchanged (size and modification time; a changed one is refused, or
+with --overwrite the run is redone). An existing output, or a non-empty --html
+folder, is replaced only with --overwrite. Bad input is reported with its file
+and line and skipped (--strict makes it fatal); when no document could be read at
+all, nothing is written and the exit status is 2.
+
+doc_id: a file's name without its suffix, or, when two inputs share one
+(x/report.md, y/report.md), its path below the folder the inputs share. An
+article record (.jsonl/.csv/.parquet) takes it from --id-column, else doc_id or
+id; its text is Markdown or HTML when its `format` field says so (text,
+markdown, html), else when its source field (source_file, source, path, file,
+filename or url) ends in .md or .html, else when it sits in a `markdown` or
+`html` column; its other columns are kept on each of its rows. Standard input is
+HTML when it starts with an HTML tag, else plain text.
 Several processes: accelerate launch predict.py ... (shards chunks, one merged
 ordered output).
 """
@@ -19,7 +32,11 @@ import os
 import sys
 from pathlib import Path
 
-from claimsort.cli import fail_cleanly
+try:
+    from claimsort.cli import fail_cleanly
+except ModuleNotFoundError as e:  # run by a Python outside the project's virtual environment
+    print(f"error: {e.name} is not installed for {sys.executable}; run `.venv/bin/python predict.py ...` (`make install` creates .venv)", file=sys.stderr)
+    sys.exit(2)
 
 
 def main(argv=None) -> int:
@@ -43,26 +60,30 @@ def main(argv=None) -> int:
     parser.add_argument("--id-column", help="document id column of .csv/.parquet/.jsonl article records")
     parser.add_argument("--threads", type=int, help="CPU threads (torch; ONNX Runtime runs this many batches at once)")
     parser.add_argument("--strict", action="store_true", help="stop at the first bad input instead of skipping it")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing output and summary, clear the .html pages of an earlier run from "
+                             "the --html folder, and redo an interrupted run whose inputs changed")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
-    from claimsort.inference import InputError, output_format, predict
+    from claimsort.inference import InputError, check_outputs, output_format, predict
     from claimsort.models import load_classifier
 
-    try:  # fail on a bad output name or chunk size before loading anything
+    try:  # fail on a bad output name or chunk size, or a finished output, before loading anything
         output_format(args.out)
         if args.summary:
             output_format(args.summary)
         if args.chunk_docs < 1 or args.batch_size < 1:
             raise InputError("--chunk-docs and --batch-size must be at least 1")
+        check_outputs(args.out, args.summary, args.html, args.overwrite)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     cuda = False
     # a TF-IDF model runs without torch: do not pay for importing it
-    if args.threads or distributed or not (Path(args.model) / "model.joblib").is_file():
+    if args.threads or distributed or not (Path(args.model) / "tfidf.json").is_file():
         import torch
 
         if args.threads:
@@ -85,13 +106,18 @@ def main(argv=None) -> int:
                         barrier=barrier, run_key={"model": str(args.model), "fast": args.fast, "backend": args.backend,
                                                   "chunk_docs": args.chunk_docs, "text_column": args.text_column,
                                                   "id_column": args.id_column, "summary": args.summary,
-                                                  "html": args.html})
+                                                  "html": args.html},
+                        overwrite=args.overwrite)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if rank == 0:
         for issue in stats.issues:
             print(f"skipped: {issue}", file=sys.stderr)
+        if not stats.documents:
+            print(f"error: no document could be read: {len(stats.issues)} inputs skipped (see above); nothing "
+                  f"written to {args.out}", file=sys.stderr)
+            return 2
         resumed = f", {stats.skipped_chunks} chunks resumed from an earlier run" if stats.skipped_chunks else ""
         print(f"{stats.documents} documents, {stats.segments} segments -> {args.out} "
               f"({stats.seconds:.1f} s, {stats.segments / max(stats.seconds, 1e-9):.0f} segments/s); "

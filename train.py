@@ -16,7 +16,11 @@ import os
 import sys
 import time
 
-from claimsort.cli import fail_cleanly
+try:
+    from claimsort.cli import fail_cleanly
+except ModuleNotFoundError as e:  # run by a Python outside the project's virtual environment
+    print(f"error: {e.name} is not installed for {sys.executable}; run `.venv/bin/python train.py ...` or `make train` (`make install` creates .venv)", file=sys.stderr)
+    sys.exit(2)
 
 log = logging.getLogger("train")
 

@@ -17,3 +17,7 @@ def fail_cleanly(main, *args) -> int:
     except FileNotFoundError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as e:  # a dependency imported late, by a Python outside .venv
+        print(f"error: {e.name} is not installed for {sys.executable}; run the command with .venv/bin/python "
+              "(`make install` creates .venv)", file=sys.stderr)
+        return 2

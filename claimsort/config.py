@@ -272,6 +272,13 @@ def _check_type(value, annotation, key: str):
         return [_check_type(v, args[0], key) for v in value]
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if annotation is float and isinstance(value, str):
+        # YAML 1.1 (PyYAML) reads 5e-5, 1e-4 and 5E-5 as strings: it wants a dot and a
+        # signed exponent (5.0e-05). Every way of writing a number in a float key is a float.
+        try:
+            return float(value.strip())
+        except ValueError:
+            raise ConfigError(f"config key {key!r}: expected float, got {value!r}") from None
     if annotation is str and isinstance(value, (int, float)) and not isinstance(value, bool) and key.endswith("bf16"):
         return str(value).lower()
     if annotation is str and isinstance(value, bool) and key.endswith("bf16"):

@@ -66,38 +66,51 @@ def validate_row(row: object, where: str, require_label: bool) -> dict:
     return row
 
 
-def iter_segment_table(path: str | Path, require_label: bool = False) -> Iterator[dict]:
-    """Validated rows of a JSONL segment table, one at a time."""
+def iter_lines(path: str | Path) -> Iterator[tuple[str, str]]:
+    """("file:line", text) of every line of a UTF-8 file, for every reader of the
+    project's JSONL files (segment tables, stand-off annotations): bytes that are not
+    UTF-8 are a DataError naming the file and line, not a UnicodeDecodeError from
+    somewhere inside the reader."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
+    with path.open("rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            where = f"{path}:{lineno}"
+            try:
+                yield where, raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                raise DataError(f"{where}: not UTF-8 (byte {e.start + 1} of the line is {raw[e.start]:#04x}); "
+                                "save the file as UTF-8") from None
+
+
+def iter_segment_table(path: str | Path, require_label: bool = False) -> Iterator[dict]:
+    """Validated rows of a JSONL segment table, one at a time."""
     seen: set[tuple[str, int]] = set()
     finished_docs: set[str] = set()
     current_doc, last_sent_id = None, None
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            where = f"{path}:{lineno}"
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{where}: bad JSON ({e.msg} at column {e.colno})") from None
-            row = validate_row(row, where, require_label)
-            key = (row["doc_id"], row["sent_id"])
-            if key in seen:
-                raise DataError(f"{where}: duplicate (doc_id, sent_id) {key}")
-            seen.add(key)
-            if row["doc_id"] != current_doc:
-                if row["doc_id"] in finished_docs:
-                    raise DataError(f"{where}: segments of document {row['doc_id']!r} are not consecutive")
-                if current_doc is not None:
-                    finished_docs.add(current_doc)
-                current_doc, last_sent_id = row["doc_id"], None
-            if last_sent_id is not None and row["sent_id"] < last_sent_id:
-                raise DataError(f"{where}: sent_id {row['sent_id']} comes after {last_sent_id} in document {row['doc_id']!r}")
-            last_sent_id = row["sent_id"]
-            yield row
+    for where, line in iter_lines(path):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{where}: bad JSON ({e.msg} at column {e.colno})") from None
+        row = validate_row(row, where, require_label)
+        key = (row["doc_id"], row["sent_id"])
+        if key in seen:
+            raise DataError(f"{where}: duplicate (doc_id, sent_id) {key}")
+        seen.add(key)
+        if row["doc_id"] != current_doc:
+            if row["doc_id"] in finished_docs:
+                raise DataError(f"{where}: segments of document {row['doc_id']!r} are not consecutive")
+            if current_doc is not None:
+                finished_docs.add(current_doc)
+            current_doc, last_sent_id = row["doc_id"], None
+        if last_sent_id is not None and row["sent_id"] < last_sent_id:
+            raise DataError(f"{where}: sent_id {row['sent_id']} comes after {last_sent_id} in document {row['doc_id']!r}")
+        last_sent_id = row["sent_id"]
+        yield row
 
 
 def read_segment_table(path: str | Path, require_label: bool = False) -> list[dict]:
@@ -145,22 +158,21 @@ def sha256(text: str) -> str:
 def read_standoff(path: Path) -> list[dict]:
     """Records of a stand-off annotation file (one document per line)."""
     records = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path}:{lineno}: bad JSON ({e.msg})") from None
-            for key in ("doc_id", "path", "sha256", "split", "segments"):
-                if key not in rec:
-                    raise DataError(f"{path}:{lineno}: missing field {key!r}")
-            for start, end, label in rec["segments"]:
-                if label not in LABELS:
-                    raise DataError(f"{path}:{lineno}: unknown label {label!r}")
-            rec["_where"] = f"{path}:{lineno}"
-            records.append(rec)
+    for where, line in iter_lines(path):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{where}: bad JSON ({e.msg})") from None
+        for key in ("doc_id", "path", "sha256", "split", "segments"):
+            if key not in rec:
+                raise DataError(f"{where}: missing field {key!r}")
+        for start, end, label in rec["segments"]:
+            if label not in LABELS:
+                raise DataError(f"{where}: unknown label {label!r}")
+        rec["_where"] = where
+        records.append(rec)
     return records
 
 

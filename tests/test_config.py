@@ -71,3 +71,51 @@ def test_saved_resolved_config_reloads_identically(tmp_path, monkeypatch):
     cfg = load_config("configs/default.yaml", ["seed=5"])
     save_config(cfg, tmp_path / "config.yaml")
     assert load_config(tmp_path / "config.yaml").to_dict() == cfg.to_dict()
+
+
+@pytest.mark.parametrize("written, value", [("5e-5", 5e-5), ("1e-4", 1e-4), ("5E-5", 5e-5), ("3", 3.0)])
+def test_readme_learning_rate_override_in_exponent_notation_is_a_float(written, value, monkeypatch):
+    """The README's own `training.learning_rate=5e-5`: YAML 1.1 reads 5e-5 as a string."""
+    monkeypatch.chdir(ROOT)
+    cfg = load_config("configs/default.yaml", [f"training.learning_rate={written}", "seed=1",
+                                               "output_dir=models/lr5e-5"])
+    assert cfg.training.learning_rate == value and isinstance(cfg.training.learning_rate, float)
+
+
+def test_config_file_with_exponent_notation_loads(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    run = tmp_path / "lr.yaml"
+    run.write_text("defaults: [data/written, model/minilm-context, training/smoke]\n"
+                   "training:\n  learning_rate: 2e-5\n  head_learning_rate: 1E-3\n")
+    cfg = load_config(run)
+    assert (cfg.training.learning_rate, cfg.training.head_learning_rate) == (2e-5, 1e-3)
+
+
+def test_train_with_a_non_number_learning_rate_names_the_key_and_exits_2():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, str(ROOT / "train.py"), "--config", "configs/smoke.yaml",
+                           "training.learning_rate=fast"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "error: config key 'training.learning_rate': expected float, got 'fast'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("missing", ["torch", "transformers"])
+def test_train_run_by_a_python_outside_the_venv_says_how_to_run_it(tmp_path, missing):
+    """A Python without torch or transformers (a shadowing package that is not
+    importable stands in for it) gets one line, not a ModuleNotFoundError traceback."""
+    import os
+    import subprocess
+    import sys
+
+    fake = tmp_path / "site" / missing
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(f"raise ModuleNotFoundError(\"No module named '{missing}'\", name='{missing}')\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    proc = subprocess.run([sys.executable, str(ROOT / "train.py"), "--config", "configs/smoke.yaml"], cwd=ROOT,
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"error: {missing} is not installed for {sys.executable}; run "
+                                   "`.venv/bin/python train.py ...` or `make train` (`make install` creates .venv)")

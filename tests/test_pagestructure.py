@@ -115,7 +115,7 @@ def test_a_model_fitted_on_other_features_is_refused_with_a_clear_error(tmp_path
 
     stale = LogisticRegression().fit(np.eye(4)[:, :3].repeat(3, axis=0), [0, 1, 0, 1] * 3)
     PageStructureModel(stale).save(tmp_path)
-    with pytest.raises(DataError, match=r"page_structure\.joblib: fitted on 3 features.*python -m claimsort\.pagestructure"):
+    with pytest.raises(DataError, match=r"page_structure\.npz: fitted on 3 features.*python -m claimsort\.pagestructure"):
         PageStructureModel.load(tmp_path)
     # predict.py says so in one line, before loading or exporting anything
     run = subprocess.run([sys.executable, "predict.py", "README.md", "--model", str(tmp_path), "--out",
@@ -228,3 +228,39 @@ def test_features_are_the_same_in_every_process():
     digests = {subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": seed},
                               capture_output=True, text=True, check=True).stdout for seed in ("1", "2", "3")}
     assert len(digests) == 1, digests
+
+
+def test_saved_model_loads_without_pickle_and_predicts_exactly_the_same(tmp_path, monkeypatch):
+    import pickle
+
+    import joblib
+
+    model = fit_on_pages(range(3))
+    model.save(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["page_structure.npz"]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model folder was unpickled")
+
+    for module, name in ((pickle, "load"), (pickle, "loads"), (joblib, "load")):
+        monkeypatch.setattr(module, name, refuse)
+    html, _ = page(7)
+    _, features = html_segments(html)
+    assert np.array_equal(PageStructureModel.load(tmp_path).p_article(features), model.p_article(features))
+
+
+def test_predict_with_an_old_page_structure_joblib_says_how_to_convert_it(tmp_path):
+    from claimsort.models import TfidfClassifier
+
+    TfidfClassifier.create(seed=0).fit([{"text": t, "label": l} for t, l in (
+        ("The ministry said so.", "official_claim"), ("A resident said so.", "reported_statement"),
+        ("It is unclear.", "editorial_skepticism"), ("Share this", "boilerplate"))] * 3).save(tmp_path)
+    (tmp_path / "page_structure.joblib").write_bytes(b"\x80\x04not loaded")
+    run = subprocess.run([sys.executable, "predict.py", "README.md", "--model", str(tmp_path), "--out",
+                          str(tmp_path / "out.jsonl")], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.strip() == (
+        f"error: {tmp_path / 'page_structure.joblib'}: a pickle from an older claimsort, which is no longer loaded "
+        "(unpickling runs whatever code the file carries); convert the folder: "
+        f"`python -m claimsort.pagestructure {tmp_path}` refits the model in the safe format (needs the web-pages "
+        "corpus), or delete the file to go without it")

@@ -579,7 +579,7 @@ def test_html_one_page_per_document_with_label_colours_and_legend(html_run):
                            r'title="[^"]*">(.*?)</span>', page, re.S)
         assert [(label, colour, html.unescape(text)) for label, colour, text in spans] == \
             [(r["label"], COLOURS[r["label"]], r["text"]) for r in rows]
-    escaped = page_of(pages, "story", str(pages.parent / "in" / "west" / "story.txt")).read_text(encoding="utf-8")
+    escaped = page_of(pages, "west/story.txt", str(pages.parent / "in" / "west" / "story.txt")).read_text(encoding="utf-8")
     assert "&lt;b&gt;tolls&lt;/b&gt; &amp; fares" in escaped and "<b>tolls" not in escaped
 
 
@@ -715,8 +715,8 @@ def test_transformer_model_and_the_fast_paths(tiny_transformer, tmp_path):
     # each ONNX file is exported once, into the model folder, and reused
     assert "exporting" in errors["onnx", "none", "64"] and "exporting" not in errors["auto", "none", "3"]
     assert "exporting" in errors["onnx", "int8", "64"] and "exporting" not in errors["onnx", "int8", "3"]
-    assert len(list((tiny_transformer / "onnx").glob("model-int8-*.onnx"))) == 1
-    assert len(list((tiny_transformer / "onnx").glob("model-fp32-*.onnx"))) == 1
+    assert len(list((tiny_transformer / "onnx").glob("logits-int8-*.onnx"))) == 1
+    assert len(list((tiny_transformer / "onnx").glob("logits-fp32-*.onnx"))) == 1
 
 
 def test_onnx_export_goes_to_a_temporary_folder_when_the_model_folder_cannot_hold_it(tiny_transformer, tmp_path,
@@ -732,7 +732,7 @@ def test_onnx_export_goes_to_a_temporary_folder_when_the_model_folder_cannot_hol
     (tmp_path / "tmp").mkdir()
     clf = TransformerClassifier.load(folder, fast="int8", backend="onnx")
     assert (folder / "onnx").read_text().startswith("a file")
-    assert len(list((tmp_path / "tmp" / "claimsort-onnx").glob("model-int8-*.onnx"))) == 1
+    assert len(list((tmp_path / "tmp" / "claimsort-onnx").glob("logits-int8-*.onnx"))) == 1
     proba = clf.predict_proba([[{"sent_id": 0, "text": "The minister said the plan works."}]])
     assert proba.shape == (1, len(LABELS)) and abs(proba.sum() - 1) < 1e-5
 
