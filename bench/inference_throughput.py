@@ -1,6 +1,6 @@
 """Inference throughput on CPU: the same model, the same segments, one run.
 
-    python bench/inference_throughput.py [--model models/default] [--n 3000]
+    python bench/inference_throughput.py [--model models/sentence] [--n 3000]
         [--threads 2] [--runs 3] [--batch-size 64] [--pipeline-batch-size 32]
 
 (a) transformers.pipeline("text-classification") over the plain segment texts;
@@ -50,7 +50,7 @@ def warm_docs(docs: list[list[dict]], n: int = 256) -> list[list[dict]]:
 # --------------------------------------------------------------------------- #
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="models/default", help="transformer model folder")
+    parser.add_argument("--model", default="models/sentence", help="sentence-only model folder (configs/sentence.yaml)")
     parser.add_argument("--n", type=int, default=3000, help="at least this many segments (whole documents)")
     parser.add_argument("--threads", type=int, default=2, help="torch / ONNX Runtime intra-op threads")
     parser.add_argument("--runs", type=int, default=5, help="timed runs per path (median reported)")

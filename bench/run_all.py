@@ -9,8 +9,10 @@ and writes bench/results/<name>.md; BENCHMARKS.md is then rebuilt from every
 results file present (so a partial run with --only keeps the other sections).
 --quick uses small sizes, to check the scripts end to end (numbers not meant for
 BENCHMARKS.md: combine with --results-dir / --benchmarks-md elsewhere).
-Names: segmenters, segmentation_throughput, inference_throughput, memory,
-boilerplate_removal, page_structure_cv, training_throughput.
+Names: segmenters, segmentation_throughput, document_inference, seed_article,
+inference_throughput, memory, boilerplate_removal, page_structure_cv,
+training_throughput. The results that need several trained models
+(model_comparison, learning_curve, error_analysis) come from their own scripts.
 """
 from __future__ import annotations
 
@@ -25,8 +27,8 @@ from pathlib import Path
 from _common import ROOT, SHARED_CORPORA, machine_line, write_result  # noqa: E402
 
 BENCH = ROOT / "bench"
-ORDER = ["segmenters", "segmentation_throughput", "inference_throughput", "memory", "boilerplate_removal",
-         "page_structure_cv", "training_throughput"]
+ORDER = ["segmenters", "segmentation_throughput", "document_inference", "seed_article", "inference_throughput",
+         "memory", "boilerplate_removal", "page_structure_cv", "training_throughput"]
 
 INTRO = """# Benchmarks
 
@@ -43,7 +45,12 @@ PURPOSE = {
                   "(tests/fixtures/sentence_gold.txt, exact sentences) and on speed over the PTC train "
                   "articles: the evidence for using syntok.",
     "segmentation_throughput": "The chosen segmenter as claimsort runs it, on plain text and on HTML pages.",
-    "inference_throughput": "Classifying segments on CPU: the naive transformers pipeline against the "
+    "document_inference": "The default document model served by predict.py (whole processes) against "
+                          "transformers.pipeline('text-classification') of the sentence-only model with the same "
+                          "encoder, on the same distinct real segments.",
+    "seed_article": "The seed article of the label scheme through predict.py, as text and as Markdown, "
+                    "segment by segment against the labels the scheme lists.",
+    "inference_throughput": "The sentence-only model's CPU paths: the naive transformers pipeline against the "
                             "predict.py paths (fp32 and --fast int8, each in ONNX Runtime, predict.py's CPU "
                             "default, and in PyTorch), on the same model and segments.",
     "memory": "predict.py streams its input in chunks of documents, so its memory should not grow with "
@@ -85,7 +92,9 @@ def run_segmenters(python: str, env: dict, ptc_dir: str) -> bool:
 def write_benchmarks_md(results_dir: Path, target: Path) -> None:
     sections = [INTRO.rstrip()]
     # Results that come from training runs (bench/model_comparison.py, make train) lead.
-    known = [results_dir / f"{name}.md" for name in ("summary", "model_comparison", "training_runs", "fast_path_accuracy", *ORDER)]
+    known = [results_dir / f"{name}.md" for name in ("summary", "model_comparison", "learning_curve", "error_analysis",
+                                                     "encoder_comparison", "training_runs", "fast_path_accuracy",
+                                                     *ORDER)]
     extra = sorted(p for p in results_dir.glob("*.md") if p not in known)
     for path in known + extra:
         if not path.is_file():
@@ -103,6 +112,7 @@ def write_benchmarks_md(results_dir: Path, target: Path) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="models/default", help="model folder for the inference benchmarks")
+    parser.add_argument("--baseline", default="models/sentence", help="sentence-only model folder (configs/sentence.yaml)")
     parser.add_argument("--config", default="configs/default.yaml", help="config for the training benchmark")
     parser.add_argument("--threads", type=int, default=2, help="torch threads everywhere")
     parser.add_argument("--quick", action="store_true", help="small sizes: a check that everything runs")
@@ -128,7 +138,9 @@ def main(argv=None) -> int:
     t = str(args.threads)
     commands = {
         "segmentation_throughput": ["--ptc-dir", args.ptc_dir, "--web-dir", args.web_dir] + (["--runs", "1"] if q else []),
-        "inference_throughput": ["--model", args.model, "--threads", t] + (["--n", "300"] if q else []),
+        "document_inference": ["--model", args.model, "--baseline", args.baseline],
+        "seed_article": ["--model", args.model],
+        "inference_throughput": ["--model", args.baseline, "--threads", t] + (["--n", "300"] if q else []),
         "memory": ["--model", args.model, "--threads", t] + (["--sizes", "2000", "20000"] if q else []),
         "boilerplate_removal": ["--model", args.model, "--threads", t, "--web-dir", args.web_dir]
                                + (["--limit", "10"] if q else []),

@@ -394,14 +394,14 @@ def main(argv=None) -> int:
     import argparse
     import os
 
-    from claimsort.corpus import WEB_PAGES_DIR_ENV
+    from claimsort.corpus import WEB_PAGES_DIR_ENV, resolve_dir
 
     parser = argparse.ArgumentParser(description="Fit the page-structure model on the training web pages and "
                                                  "save it in a model folder (train.py does this itself).")
     parser.add_argument("model", help="model folder to add page_structure.npz to (it replaces an older "
                                          "page_structure.joblib)")
-    parser.add_argument("--web-dir", default=os.environ.get(WEB_PAGES_DIR_ENV),
-                        help=f"web-pages corpus folder (default ${WEB_PAGES_DIR_ENV})")
+    parser.add_argument("--web-dir", default=resolve_dir("web", None)[0],
+                        help=f"web-pages corpus folder (default ${WEB_PAGES_DIR_ENV}, else ../shared/corpora/web-pages)")
     parser.add_argument("--annotations", default="data/annotations/web-pages.jsonl",
                         help="web-page stand-off annotations (their split says which pages are training pages)")
     parser.add_argument("--seed", type=int, default=42)

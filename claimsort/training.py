@@ -276,6 +276,7 @@ def train_transformer(cfg: RunConfig, splits: dict[str, list[dict]], resume: boo
     set_seed(cfg.seed)
     base = resolve_base_model(cfg.model.base_model)
     tokenizer = AutoTokenizer.from_pretrained(base)
+    tokenizer.model_max_length = cfg.model.max_length  # the pipeline then cuts where training did
     model = AutoModelForSequenceClassification.from_pretrained(
         base, num_labels=len(LABELS), id2label=ID2LABEL, label2id=LABEL2ID)
     model.config.claimsort = {"context": cfg.model.context, "context_window": cfg.model.context_window,
@@ -449,7 +450,7 @@ def train_page_structure(cfg: RunConfig, model_dir: Path) -> int:
     from claimsort.pagestructure import PageStructureModel, training_pages
 
     _, web_dir = resolve_dirs(cfg.data.ptc_dir, cfg.data.web_pages_dir)
-    if not cfg.model.page_structure or not web_dir:
+    if not cfg.model.page_structure or not web_dir or "web" not in cfg.data.sources:
         return 0
     pages = training_pages(Path(cfg.data.web_annotations), Path(web_dir), split="train")
     if not pages:

@@ -207,11 +207,13 @@ def test_training_fits_it_when_the_web_pages_are_present_and_the_config_asks(tmp
     monkeypatch.chdir(ROOT)
     monkeypatch.delenv("CLAIMSORT_WEB_PAGES_DIR", raising=False)
     cfg = load_config("configs/default.yaml", [f"data.web_pages_dir={WEB_PAGES}"])
-    assert train_page_structure(cfg, tmp_path) == 59
+    train_pages = sum(json.loads(line)["split"] == "train"
+                      for line in (ROOT / "data/annotations/web-pages.jsonl").read_text().splitlines())
+    assert train_page_structure(cfg, tmp_path) == train_pages
     assert PageStructureModel.load(tmp_path) is not None
     off = load_config("configs/default.yaml", [f"data.web_pages_dir={WEB_PAGES}", "model.page_structure=false"])
     assert train_page_structure(off, tmp_path / "off") == 0
-    no_pages = load_config("configs/default.yaml", [])
+    no_pages = load_config("configs/default.yaml", ["data.sources=[written,ptc]"])
     assert train_page_structure(no_pages, tmp_path / "none") == 0
     assert not (tmp_path / "off").exists() and not (tmp_path / "none").exists()
 
