@@ -6,7 +6,7 @@ judged them, for the sentence-only and the document model side by side.
 
 The two folders are evaluate.py outputs on the same dev segments
 (`python evaluate.py --model models/sentence --split dev --out reports/sentence-dev`).
-The causes file (committed; ids only, no text) holds, for each dev segment that
+The causes file (committed; ids and causes only, no text, no notes) holds, for each dev segment that
 either model got wrong, the cause a reader gave after reading the article around
 it: `doc_id<TAB>sent_id<TAB>cause`, cause one of CAUSES. Result:
 bench/results/error_analysis.md: errors per confusion pair (gold -> predicted) and
