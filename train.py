@@ -98,7 +98,7 @@ def main(argv=None) -> int:
         log.info("%s: macro-F1 %.3f %s, accuracy %.3f", split, metrics["macro_f1"],
                  metrics.get("macro_f1_ci95"), metrics["accuracy"])
     write_model_card(model_dir, cfg, record, results)
-    if cfg.model.family == "transformer" and cfg.training.report_to == "wandb":
+    if cfg.model.family in ("document", "transformer") and cfg.training.report_to == "wandb":
         from claimsort.tracking import log_evaluation
 
         log_evaluation(model_dir, results)

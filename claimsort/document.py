@@ -83,6 +83,14 @@ class SegmentEncoder(nn.Module):
         super().__init__()
         self.encoder = encoder
         self.pooling = pooling
+        self.freeze_unused()
+
+    def freeze_unused(self) -> None:
+        """The encoder's own pooler (BERT's dense layer on [CLS]) is not used by this
+        pooling: no gradient for it (data-parallel training refuses unused parameters)."""
+        for name, p in self.encoder.named_parameters():
+            if name.startswith("pooler."):
+                p.requires_grad_(False)
 
     def forward(self, input_ids, attention_mask, token_type_ids=None):
         kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
@@ -139,6 +147,7 @@ class DocumentClassifierModel(PreTrainedModel):
         config = DocumentClassifierConfig(encoder=encoder_config.to_dict(), **config_kwargs)
         model = cls(config)
         model.segment_encoder.encoder = AutoModel.from_pretrained(encoder_path)
+        model.segment_encoder.freeze_unused()
         return model
 
     def encode(self, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
