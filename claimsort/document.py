@@ -324,20 +324,12 @@ class DocumentClassifier:
         self.session = None
         self.workers = 1
         if backend == "onnx":
-            import onnxruntime as ort
-
-            from claimsort.models import onnx_file
+            from claimsort.models import cpu_session, onnx_file
 
             path = onnx_file(self.model.segment_encoder, tokenizer, Path(folder), int8,
                              model_type=self.config.encoder.get("model_type", ""),
                              encoder_config=self.config.encoder, output_name="vectors")
-            # One thread per batch, as many batches at once as threads (see OnnxClassifier).
-            self.workers = max(1, torch.get_num_threads())
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = 1
-            options.inter_op_num_threads = 1
-            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-            self.input_names = {i.name for i in self.session.get_inputs()}
+            self.session, self.input_names, self.workers = cpu_session(path)
         elif int8:
             self.model.segment_encoder = torch.ao.quantization.quantize_dynamic(
                 self.model.segment_encoder, {nn.Linear}, dtype=torch.qint8)
@@ -385,15 +377,10 @@ class DocumentClassifier:
             idx = order[start:start + batch_size]
             return idx, self._encode_batch([ids[i] for i in idx])
 
-        if self.workers > 1:
-            from concurrent.futures import ThreadPoolExecutor
+        from claimsort.models import map_in_threads
 
-            with ThreadPoolExecutor(self.workers) as pool:
-                results = list(pool.map(forward, starts))
-        else:
-            results = map(forward, starts)
         out = None
-        for idx, vectors in results:
+        for idx, vectors in map_in_threads(forward, starts, self.workers):
             if out is None:
                 out = np.zeros((len(unique), vectors.shape[1]), dtype=np.float32)
             out[idx] = vectors

@@ -202,36 +202,44 @@ class OnnxClassifier(TransformerClassifier):
     """
 
     def __init__(self, model, tokenizer, folder: Path, int8: bool = False, **kwargs):
-        import onnxruntime as ort
-        import torch
-
         super().__init__(model, tokenizer, **kwargs)
-        path = onnx_file(model, tokenizer, Path(folder), int8)
-        # One thread per batch and as many batches at once as threads: on small inputs
-        # (a sentence is ~25 tokens) this beat splitting each operator across threads
-        # (2 cores, int8: ~750 against ~705 segments/s, best batch size of each).
-        self.workers = max(1, torch.get_num_threads())
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.input_names = {i.name for i in self.session.get_inputs()}
+        self.session, self.input_names, self.workers = cpu_session(onnx_file(model, tokenizer, Path(folder), int8))
         self.model = None  # the torch weights are not needed any more
 
     def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         return self.session.run(["logits"], {k: v for k, v in batch.items() if k in self.input_names})[0]
 
     def map_batches(self, forward, starts):
-        """Run forward over the batch starts on `workers` threads (ONNX Runtime releases
-        the GIL), yielding results in order."""
-        if self.workers == 1:
-            return map(forward, starts)
-        from concurrent.futures import ThreadPoolExecutor
+        return map_in_threads(forward, starts, self.workers)
 
-        def ordered():
-            with ThreadPoolExecutor(self.workers) as pool:
-                yield from pool.map(forward, starts)
-        return ordered()
+
+def cpu_session(path: Path):
+    """An ONNX Runtime CPU session for `path`: (session, its input names, workers).
+
+    One thread per batch and as many batches at once as threads: on small inputs
+    (a sentence is ~25 tokens) this beat splitting each operator across threads
+    (2 cores, int8: ~750 against ~705 segments/s, best batch size of each)."""
+    import onnxruntime as ort
+    import torch
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return session, {i.name for i in session.get_inputs()}, max(1, torch.get_num_threads())
+
+
+def map_in_threads(forward, starts, workers: int):
+    """forward over the batch starts on `workers` threads (ONNX Runtime releases the
+    GIL), results in order."""
+    if workers == 1:
+        return map(forward, starts)
+    from concurrent.futures import ThreadPoolExecutor
+
+    def ordered():
+        with ThreadPoolExecutor(workers) as pool:
+            yield from pool.map(forward, starts)
+    return ordered()
 
 
 # Model types whose graph onnxruntime's transformer optimizer knows how to fuse.

@@ -185,27 +185,6 @@ def _macro_f1(eval_pred) -> dict:
             "accuracy": accuracy_score(labels, preds)}
 
 
-def _make_trainer_class():
-    import torch
-    from transformers import Trainer
-
-    class WeightedLossTrainer(Trainer):
-        """Trainer with class-weighted cross-entropy (against class imbalance)."""
-
-        def __init__(self, *args, class_weights=None, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.class_weights = None if class_weights is None else torch.tensor(class_weights, dtype=torch.float32)
-
-        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            labels = inputs.pop("labels")
-            outputs = model(**inputs)
-            weight = None if self.class_weights is None else self.class_weights.to(outputs.logits.device)
-            loss = torch.nn.functional.cross_entropy(outputs.logits.float(), labels, weight=weight)
-            return (loss, outputs) if return_outputs else loss
-
-    return WeightedLossTrainer
-
-
 def _bf16_supported() -> bool:
     """bf16 mixed precision on a GPU that supports it. Not on a CPU: even with native
     bf16 instructions a document-model step ran 2.5x slower here (7.2 against 2.8 s),
@@ -268,7 +247,7 @@ def train_transformer(cfg: RunConfig, splits: dict[str, list[dict]], resume: boo
     """Fine-tune; returns (trainer, model folder). The best dev checkpoint is the one saved."""
     import torch
     from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
-                              EarlyStoppingCallback, TrainingArguments, set_seed)
+                              EarlyStoppingCallback, Trainer, set_seed)
 
     t = cfg.training
     if t.torch_threads:
@@ -286,13 +265,12 @@ def train_transformer(cfg: RunConfig, splits: dict[str, list[dict]], resume: boo
     dev_ds = _to_dataset(splits["dev"], tokenizer, cfg.model.max_length)
 
     args = training_arguments(cfg, cfg.model_dir)
-    trainer_cls = _make_trainer_class()
-    trainer = trainer_cls(
+    trainer = Trainer(
         model=model, args=args, train_dataset=train_ds, eval_dataset=dev_ds,
         processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=_macro_f1,
         callbacks=[EarlyStoppingCallback(early_stopping_patience=t.early_stopping_patience)],
-        class_weights=class_weights(splits["train"], t.class_weighting),
+        compute_loss_func=weighted_loss(class_weights(splits["train"], t.class_weighting)),
     )
     trainer.train(resume_from_checkpoint=_resume_checkpoint(cfg.model_dir) if resume else None)
     save_model_folder(trainer, cfg.model_dir)
@@ -347,7 +325,10 @@ def _macro_f1_windows(eval_pred) -> dict:
             "accuracy": accuracy_score(labels, preds)}
 
 
-def _weighted_token_loss(weights):
+def weighted_loss(weights):
+    """Class-weighted cross-entropy for the Trainer's compute_loss_func (against class
+    imbalance): over segments for the sentence model, over the scored segments of
+    each window (-100 elsewhere) for the document model."""
     import torch
 
     weight = torch.tensor(weights, dtype=torch.float32)
@@ -409,7 +390,7 @@ def train_document(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool =
     trainer = Trainer(
         model=model, args=args, train_dataset=train_ds, eval_dataset=dev_ds, processing_class=tokenizer,
         data_collator=lambda examples: collate_windows(examples, tokenizer.pad_token_id or 0),
-        compute_metrics=_macro_f1_windows, compute_loss_func=_weighted_token_loss(
+        compute_metrics=_macro_f1_windows, compute_loss_func=weighted_loss(
             class_weights(splits["train"], t.class_weighting)),
         optimizers=(optimizer, None),
         callbacks=[EarlyStoppingCallback(early_stopping_patience=t.early_stopping_patience)],
