@@ -46,7 +46,7 @@ bench: install
 	$(PY) bench/run_all.py
 
 data-stats: install
-	$(PY) -m claimsort.data stats
+	$(VENV)/bin/claimsort data stats
 
 clean:
 	rm -rf models/*/ wandb/ .pytest_cache

@@ -67,8 +67,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
-    from claimsort.inference import InputError, check_outputs, output_format, predict
-    from claimsort.models import load_classifier
+    from claimsort.io.errors import InputError
+    from claimsort.inference import check_outputs, output_format, predict
+    from claimsort.modeling.loading import load_classifier
 
     try:  # fail on a bad output name or chunk size, or a finished output, before loading anything
         output_format(args.out)

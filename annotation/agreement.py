@@ -10,11 +10,9 @@ written articles: the writer's labels against an independent second reader
 (data/written/second_reader.tsv).
 """
 import json
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from sklearn.metrics import cohen_kappa_score, f1_score  # noqa: E402
 

@@ -6,10 +6,8 @@ doc_id, sent_id, label, the writer's label, reason) replace the writer's label.
     python annotation/merge_written.py
 """
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from claimsort.corpus import assign_splits, validate_row, write_segment_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -29,12 +29,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from claimsort.corpus import assign_splits, basil_text, newsdiscourse_text, normalise, sha256  # noqa: E402
+from claimsort.corpus import assign_splits, basil_text, newsdiscourse_text, sha256  # noqa: E402
+from claimsort.text.overlap import normalise  # noqa: E402
 from claimsort.labels import LABELS  # noqa: E402
-from claimsort.segmentation import segment_text  # noqa: E402
-from claimsort.webpages import body_mask, page_headline, page_segments, read_page  # noqa: E402
+from claimsort.text.segmentation import segment_text  # noqa: E402
+from claimsort.text.overlap import body_mask, page_headline, page_segments  # noqa: E402
+from claimsort.io.files import read_page
 
 
 def read_labels(path: Path) -> dict[tuple[str, int], str]:

@@ -3,10 +3,8 @@ the written corpus as documents, macro-F1."""
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import platform
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,8 +14,6 @@ WRITTEN = ROOT / "data" / "written" / "articles.jsonl"
 DEFAULT_MODEL = "models/default"
 SHARED_CORPORA = ROOT.parent / "shared" / "corpora"
 
-if str(ROOT) not in sys.path:  # run as `python bench/x.py`: import claimsort and bench helpers from the checkout
-    sys.path.insert(0, str(ROOT))
 
 from claimsort.corpus import group_documents, read_segment_table  # noqa: E402
 

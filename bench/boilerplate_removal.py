@@ -9,14 +9,14 @@ is absent or empty). Methods, each giving the page's article text:
 
 * claimsort (predict.py on the HTML): every segment of the page's visible text,
   classified with the page as one document by the sentence model, its boilerplate
-  probability replaced by the page-structure model's (claimsort.pagestructure:
+  probability replaced by the page-structure model's (claimsort.html.pagestructure:
   markup features, trained on the training-split pages, smoothed along the page)
   when the model folder has one, except where the sentence model is at least 0.9
-  sure of boilerplate (claimsort.pagestructure.combine); segments labelled
+  sure of boilerplate (claimsort.html.pagestructure.combine); segments labelled
   boilerplate are dropped, the rest joined; also without that veto;
 * the sentence model alone: the same, without the page-structure model (text only);
 * trafilatura.extract(html) (default settings);
-* html-text: all visible text (claimsort.segmentation.html_to_text), i.e. no removal.
+* html-text: all visible text (claimsort.text.segmentation.html_to_text), i.e. no removal.
 
 A second table scores the same predictions by the label scheme instead: on the
 held-out pages that readers annotated (web-pages.jsonl, splits other than train),
@@ -43,7 +43,7 @@ SHINGLE = 4
 
 
 def shingles(text: str, n: int = SHINGLE) -> set[tuple[str, ...]]:
-    from claimsort.webpages import word_shingles, words
+    from claimsort.text.overlap import word_shingles, words
 
     tokens = words(text or "")
     if 0 < len(tokens) < n:  # a text shorter than one shingle is its one shingle
@@ -118,10 +118,10 @@ def main(argv=None) -> int:
     import trafilatura
 
     from claimsort.labels import LABELS
-    from claimsort.models import load_classifier
-    from claimsort.pagestructure import combine, html_segments
-    from claimsort.segmentation import html_to_text
-    from claimsort.webpages import read_page
+    from claimsort.modeling.loading import load_classifier
+    from claimsort.html.pagestructure import combine, html_segments
+    from claimsort.text.segmentation import html_to_text
+    from claimsort.io.files import read_page
 
     torch.set_num_threads(args.threads)
     web_dir = Path(args.web_dir)
@@ -137,7 +137,7 @@ def main(argv=None) -> int:
     clf = load_classifier(resolve_model(args.model), fast=args.fast, backend=args.backend)
     if clf.page_structure is None:
         raise SystemExit(f"{args.model}: no page-structure model (train.py fits one when the web pages are "
-                         "present; or run python -m claimsort.pagestructure MODEL_DIR)")
+                         "present; or run claimsort page-structure MODEL_DIR)")
     boiler = LABELS.index("boilerplate")
 
     ours, alone = "claimsort (predict.py on the HTML)", "sentence model alone (text only)"

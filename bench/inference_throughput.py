@@ -22,9 +22,8 @@ import argparse
 import statistics
 import time
 
-import numpy as np
 
-from _common import (ROOT, macro_f1, markdown_table, resolve_model, write_result,  # noqa: E402  (sets sys.path)
+from _common import (macro_f1, markdown_table, resolve_model, write_result,  # noqa: E402  (sets sys.path)
                      written_documents)
 
 
@@ -63,7 +62,7 @@ def main(argv=None) -> int:
     from transformers import pipeline
 
     from claimsort.labels import LABELS
-    from claimsort.models import TransformerClassifier
+    from claimsort.modeling.sentence import TransformerClassifier
 
     torch.set_num_threads(args.threads)
     model_dir = resolve_model(args.model)

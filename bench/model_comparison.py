@@ -17,10 +17,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from claimsort.labels import LABEL2ID, LABELS  # noqa: E402
-from claimsort.metrics import compute_metrics, paired_bootstrap  # noqa: E402
+from claimsort.evaluation.metrics import compute_metrics, paired_bootstrap  # noqa: E402
 
 
 def load(model_dir: Path) -> tuple[dict, list[dict]]:

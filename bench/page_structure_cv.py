@@ -35,8 +35,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the page shuffle")
     args = parser.parse_args(argv)
 
-    from claimsort.pagestructure import MAIN_TEXT_COLUMNS, PageStructureModel, labelled_page, main_text
-    from claimsort.webpages import read_page
+    from claimsort.html.pagestructure import MAIN_TEXT_COLUMNS, PageStructureModel, labelled_page, main_text
+    from claimsort.io.files import read_page
 
     web_dir = Path(args.web_dir)
     truth_file = web_dir / "ground-truth.json"

@@ -1,9 +1,9 @@
-"""Throughput of the chosen segmenter (syntok, through claimsort.segmentation).
+"""Throughput of the chosen segmenter (syntok, through claimsort.text.segmentation).
 
     python bench/segmentation_throughput.py [--ptc-dir DIR] [--web-dir DIR] [--runs 3]
 
-Plain text: claimsort.segmentation.segment_text over the PTC train articles.
-HTML: claimsort.webpages.page_segments (html-text visible text, then
+Plain text: claimsort.text.segmentation.segment_text over the PTC train articles.
+HTML: claimsort.text.overlap.page_segments (html-text visible text, then
 segment_text) over the web pages, when their folder is present. One process,
 one core; median of --runs passes after a warm-up over the first files.
 """
@@ -36,9 +36,10 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
 
-    from claimsort.pagestructure import html_segments
-    from claimsort.segmentation import segment_text
-    from claimsort.webpages import page_segments, read_page
+    from claimsort.html.pagestructure import html_segments
+    from claimsort.text.segmentation import segment_text
+    from claimsort.text.overlap import page_segments
+    from claimsort.io.files import read_page
 
     rows, notes = [], []
     ptc = Path(args.ptc_dir) / "train-articles"

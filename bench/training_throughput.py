@@ -5,7 +5,7 @@
 
 Calls claimsort.training.train_transformer with the config from
 claimsort.config.load_config(path, overrides) and, on top of the overrides given,
-training.max_steps=STEPS, training.report_to=none, training.torch_threads=THREADS,
+training.trainer.max_steps=STEPS, training.report_to=none, training.torch_threads=THREADS,
 no evaluation during the run (eval_steps past the last step) and output_dir in a
 temporary folder. Data: the written corpus only (the PTC / web-pages folders and
 their environment variables are ignored unless --all-sources). Reports the
@@ -26,7 +26,7 @@ from _common import ROOT, markdown_table, write_result  # noqa: E402
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="configs/default.yaml", help="run config")
-    parser.add_argument("--steps", type=int, default=30, help="optimiser steps (training.max_steps)")
+    parser.add_argument("--steps", type=int, default=30, help="optimiser steps (training.trainer.max_steps)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (training.torch_threads)")
     parser.add_argument("--all-sources", action="store_true",
                         help="use the PTC / web-pages folders of the config or environment too")
@@ -46,8 +46,8 @@ def main(argv=None) -> int:
         for env in ("CLAIMSORT_PTC_DIR", "CLAIMSORT_WEB_PAGES_DIR"):
             os.environ.pop(env, None)
         overrides += ["data.ptc_dir=null", "data.web_pages_dir=null"]
-    overrides += [f"training.max_steps={args.steps}", "training.report_to=none",
-                  f"training.torch_threads={args.threads}", f"training.eval_steps={args.steps + 1_000_000}"]
+    overrides += [f"training.trainer.max_steps={args.steps}", "training.report_to=none",
+                  f"training.torch_threads={args.threads}", f"training.trainer.eval_steps={args.steps + 1_000_000}"]
     with tempfile.TemporaryDirectory(prefix="claimsort-train-bench-") as tmp:
         cfg = load_config(args.config, overrides + [f"output_dir={tmp}/model"])
         if cfg.model.family != "transformer":
@@ -57,8 +57,7 @@ def main(argv=None) -> int:
         metrics = next(e for e in reversed(trainer.state.log_history) if "train_samples_per_second" in e)
         device = str(trainer.args.device)
 
-    t = cfg.training
-    batch = t.batch_size * t.gradient_accumulation_steps * max(1, trainer.args.world_size)
+    batch = trainer.args.per_device_train_batch_size * trainer.args.gradient_accumulation_steps * max(1, trainer.args.world_size)
     row = [Path(args.config).name, cfg.model.base_model, f"{cfg.model.context} / {cfg.model.max_length}",
            f"{batch}", f"{args.steps}", f"{metrics['train_runtime']:.1f}",
            f"{metrics['train_samples_per_second']:.1f}", f"{metrics['train_steps_per_second']:.3f}", device]

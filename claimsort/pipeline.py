@@ -10,7 +10,7 @@
 It segments the article as predict.py does (format "text", "markdown", "html" or
 "auto": HTML when the input has HTML tags, Markdown when it has Markdown headings
 or links, else plain text) and labels the segments with the same document
-classifier (claimsort.document.DocumentClassifier), the page-structure model
+classifier (claimsort.modeling.document.DocumentClassifier), the page-structure model
 included for HTML when the model folder has one. No remote code: importing
 claimsort registers the model type and this pipeline.
 """
@@ -47,8 +47,8 @@ class DocumentClassificationPipeline(Pipeline):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from claimsort.document import DocumentClassifier
-        from claimsort.pagestructure import PageStructureModel
+        from claimsort.modeling.document import DocumentClassifier
+        from claimsort.html.pagestructure import PageStructureModel
 
         self.classifier = DocumentClassifier(self.model, self.tokenizer)
         folder = Path(getattr(self.model, "name_or_path", "") or "")

@@ -50,8 +50,8 @@ def page_name(doc_id: str, number: int | None = None) -> str:
 
 
 def write_document_page(rows: list[dict], doc, folder: Path, number: int | None = None) -> Path:
+    from claimsort.io.files import write_atomic
+
     path = folder / page_name(doc.doc_id, number)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(document_page(rows, f"{doc.doc_id} — {doc.source}"), encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, lambda f: f.write(document_page(rows, f"{doc.doc_id} — {doc.source}")))
     return path

@@ -21,7 +21,9 @@ import numpy as np
 from claimsort.config import RunConfig, save_config
 from claimsort.corpus import build_corpus, fingerprint, group_documents, split_rows
 from claimsort.labels import ID2LABEL, LABEL2ID, LABELS
-from claimsort.models import TfidfClassifier, build_inputs, resolve_base_model
+from claimsort.modeling.base_models import resolve_base_model
+from claimsort.modeling.sentence import SentenceContract, build_inputs
+from claimsort.modeling.tfidf import TfidfClassifier
 
 log = logging.getLogger("claimsort.training")
 
@@ -195,7 +197,9 @@ def _bf16_supported() -> bool:
 
 
 def training_arguments(cfg: RunConfig, model_dir: Path, **extra):
-    """The Trainer's settings of a run (both transformer families)."""
+    """The Trainer's settings of a run (both transformer families): what every run
+    needs, then the config's training.trainer block (any TrainingArguments field),
+    which wins, then `extra` (what the family itself must set)."""
     import torch
     from transformers import TrainingArguments
 
@@ -205,42 +209,32 @@ def training_arguments(cfg: RunConfig, model_dir: Path, **extra):
         os.environ.setdefault("WANDB_PROJECT", t.wandb_project)
         os.environ.setdefault("WANDB_DIR", str(Path("wandb").resolve().parent))
         os.environ.setdefault("WANDB_SILENT", "true")
-    use_bf16 = {"true": True, "false": False}.get(t.bf16, _bf16_supported())
-    args = TrainingArguments(
+    given = dict(t.trainer)
+    eval_steps = given.get("eval_steps") or 500
+    cuda = torch.cuda.is_available()
+    settings = dict(
         output_dir=str(model_dir / "checkpoints"),
         run_name=cfg.name,
-        num_train_epochs=t.epochs,
-        max_steps=t.max_steps,
-        per_device_train_batch_size=t.batch_size,
-        per_device_eval_batch_size=t.eval_batch_size,
-        gradient_accumulation_steps=t.gradient_accumulation_steps,
-        learning_rate=t.learning_rate,
-        weight_decay=t.weight_decay,
-        warmup_steps=t.warmup_ratio,
         eval_strategy="steps",
-        eval_steps=t.eval_steps,
+        eval_steps=eval_steps,
         save_strategy="steps",
-        save_steps=t.eval_steps,
-        save_total_limit=t.save_total_limit,
+        save_steps=eval_steps,  # a checkpoint at every evaluation: the best one is kept
         load_best_model_at_end=True,
         metric_for_best_model="macro_f1",
         greater_is_better=True,
-        logging_steps=max(1, min(50, t.eval_steps)),
+        logging_steps=max(1, min(50, int(eval_steps))),
         seed=cfg.seed,
         data_seed=cfg.seed,
-        full_determinism=not torch.cuda.is_available(),
+        full_determinism=not cuda,
         report_to=[] if t.report_to == "none" else [t.report_to],
-        dataloader_num_workers=t.num_workers,
-        train_sampling_strategy="group_by_length" if t.group_by_length else "random",
-        bf16=use_bf16,
+        bf16={"true": True, "false": False}.get(t.bf16, _bf16_supported()),
         ddp_find_unused_parameters=False,
         # Without a GPU the Trainer must be told, or torchrun's processes each train alone.
-        use_cpu=not torch.cuda.is_available(),
-        ddp_backend="gloo" if not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1 else None,
+        use_cpu=not cuda,
+        ddp_backend="gloo" if not cuda and int(os.environ.get("WORLD_SIZE", "1")) > 1 else None,
         disable_tqdm=not sys.stderr.isatty(),
-        **extra,
     )
-    return args
+    return TrainingArguments(**{**settings, **given, **extra})
 
 
 def train_transformer(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool = False):
@@ -258,9 +252,9 @@ def train_transformer(cfg: RunConfig, splits: dict[str, list[dict]], resume: boo
     tokenizer.model_max_length = cfg.model.max_length  # the pipeline then cuts where training did
     model = AutoModelForSequenceClassification.from_pretrained(
         base, num_labels=len(LABELS), id2label=ID2LABEL, label2id=LABEL2ID)
-    model.config.claimsort = {"context": cfg.model.context, "context_window": cfg.model.context_window,
-                              "context_chars": cfg.model.context_chars, "max_length": cfg.model.max_length,
-                              "labels": list(LABELS)}
+    model.config.claimsort = SentenceContract(context=cfg.model.context, context_window=cfg.model.context_window,
+                                              context_chars=cfg.model.context_chars,
+                                              max_length=cfg.model.max_length).to_dict()
     train_ds = _to_dataset(splits["train"], tokenizer, cfg.model.max_length)
     dev_ds = _to_dataset(splits["dev"], tokenizer, cfg.model.max_length)
 
@@ -281,10 +275,10 @@ def train_transformer(cfg: RunConfig, splits: dict[str, list[dict]], resume: boo
 # Document model
 # --------------------------------------------------------------------------- #
 class WindowDataset:
-    """Training or evaluation windows of whole articles (claimsort.document)."""
+    """Training or evaluation windows of whole articles (claimsort.modeling.document)."""
 
     def __init__(self, rows: list[dict], tokenizer, config, owned_only: bool, max_boilerplate_windows=None):
-        from claimsort.document import document_windows, tokenize_segments
+        from claimsort.modeling.document import document_windows, tokenize_segments
 
         self.examples = []
         for doc in group_documents(rows):
@@ -347,7 +341,7 @@ def train_document(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool =
     import torch
     from transformers import AutoTokenizer, EarlyStoppingCallback, Trainer, set_seed
 
-    from claimsort.document import DocumentClassifierModel, collate_windows
+    from claimsort.modeling.document import DocumentClassifierModel, collate_windows
 
     t, m = cfg.training, cfg.model
     if t.torch_threads:
@@ -374,22 +368,22 @@ def train_document(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool =
     log.info("document model: %d training windows, %d dev windows (window %d, stride %d)",
              len(train_ds), len(dev_ds), m.window, m.stride)
 
+    args = training_arguments(cfg, cfg.model_dir, remove_unused_columns=False)
     # The encoder starts pretrained, the GRU and the labelling layer from scratch: each
     # its own learning rate; no weight decay on biases and layer norms.
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     no_decay = lambda n: n.endswith("bias") or "LayerNorm" in n or "layer_norm" in n  # noqa: E731
     encoder = [(n, p) for n, p in trainable if n.startswith("segment_encoder.")]
     groups = [
-        {"params": [p for n, p in encoder if not no_decay(n)], "weight_decay": t.weight_decay, "lr": t.learning_rate},
-        {"params": [p for n, p in encoder if no_decay(n)], "weight_decay": 0.0, "lr": t.learning_rate},
+        {"params": [p for n, p in encoder if not no_decay(n)], "weight_decay": args.weight_decay, "lr": args.learning_rate},
+        {"params": [p for n, p in encoder if no_decay(n)], "weight_decay": 0.0, "lr": args.learning_rate},
         {"params": [p for n, p in trainable if not n.startswith("segment_encoder.")],
-         "weight_decay": t.weight_decay, "lr": t.head_learning_rate},
+         "weight_decay": args.weight_decay, "lr": t.head_learning_rate},
     ]
-    optimizer = torch.optim.AdamW(groups, lr=t.learning_rate)
-    args = training_arguments(cfg, cfg.model_dir, remove_unused_columns=False)
+    optimizer = torch.optim.AdamW(groups, lr=args.learning_rate)
     trainer = Trainer(
         model=model, args=args, train_dataset=train_ds, eval_dataset=dev_ds, processing_class=tokenizer,
-        data_collator=lambda examples: collate_windows(examples, tokenizer.pad_token_id or 0),
+        data_collator=lambda examples: collate_windows(examples, tokenizer),
         compute_metrics=_macro_f1_windows, compute_loss_func=weighted_loss(
             class_weights(splits["train"], t.class_weighting)),
         optimizers=(optimizer, None),
@@ -428,7 +422,7 @@ def train_page_structure(cfg: RunConfig, model_dir: Path) -> int:
     """Fit the page-structure model on the training-split web pages and save it in
     the model folder; returns the number of pages (0: no web pages, nothing saved)."""
     from claimsort.corpus import resolve_dirs
-    from claimsort.pagestructure import PageStructureModel, training_pages
+    from claimsort.html.pagestructure import PageStructureModel, training_pages
 
     _, web_dir = resolve_dirs(cfg.data.ptc_dir, cfg.data.web_pages_dir)
     if not cfg.model.page_structure or not web_dir or "web" not in cfg.data.sources:
@@ -452,3 +446,20 @@ def train_tfidf(cfg: RunConfig, splits: dict[str, list[dict]]) -> TfidfClassifie
     clf.fit(splits["train"])
     clf.save(cfg.model_dir)
     return clf
+
+
+def write_rank_log(trainer, folder: str) -> None:
+    """Diagnostics for data-parallel runs ($CLAIMSORT_RANK_LOG=folder): each rank
+    writes its world size, a checksum of its final weights and whether it is
+    the one that writes the model folder."""
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha256()
+    for _, tensor in sorted(trainer.model.state_dict().items()):
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    rank = trainer.args.process_index
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    (Path(folder) / f"rank-{rank}.json").write_text(json.dumps({
+        "rank": rank, "world_size": trainer.args.world_size, "weights_checksum": digest.hexdigest(),
+        "wrote_model_folder": trainer.is_world_process_zero()}))

@@ -50,7 +50,7 @@ def tiny_transformer(tmp_path_factory) -> Path:
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
     from claimsort.labels import ID2LABEL, LABEL2ID, LABELS
-    from claimsort.models import resolve_base_model
+    from claimsort.modeling.base_models import resolve_base_model
 
     folder = tmp_path_factory.mktemp("model") / "tiny-transformer"
     tokenizer = AutoTokenizer.from_pretrained(resolve_base_model("all-MiniLM-L6-v2"))
@@ -73,8 +73,8 @@ def tiny_document_model(tmp_path_factory) -> Path:
     import torch
     from transformers import AutoTokenizer, BertConfig
 
-    from claimsort.document import DocumentClassifierConfig, DocumentClassifierModel
-    from claimsort.models import resolve_base_model
+    from claimsort.modeling.document import DocumentClassifierConfig, DocumentClassifierModel
+    from claimsort.modeling.base_models import resolve_base_model
 
     folder = tmp_path_factory.mktemp("model") / "tiny-document"
     tokenizer = AutoTokenizer.from_pretrained(resolve_base_model("all-MiniLM-L6-v2"))

@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from claimsort.config import ConfigError, RunConfig, load_config
+from claimsort.io.errors import InputError
+from claimsort.config import RunConfig, load_config
 
 RUN_CONFIGS = sorted(p.name for p in (ROOT / "configs").glob("*.yaml"))
 PIECES = sorted(str(p.relative_to(ROOT / "configs")) for p in (ROOT / "configs").glob("*/*.yaml"))
@@ -32,9 +33,9 @@ def test_every_config_piece_is_used_by_a_run_config(piece):
 
 def test_overrides_with_dotted_keys(monkeypatch):
     monkeypatch.chdir(ROOT)
-    cfg = load_config("configs/smoke.yaml", ["training.learning_rate=0.001", "model.context=none", "seed=3",
+    cfg = load_config("configs/smoke.yaml", ["training.trainer.learning_rate=0.001", "model.context=none", "seed=3",
                                              "output_dir=/tmp/x"])
-    assert cfg.training.learning_rate == 0.001
+    assert cfg.training.trainer["learning_rate"] == 0.001
     assert cfg.model.context == "none"
     assert cfg.seed == 3
     assert cfg.model_dir == Path("/tmp/x")
@@ -43,9 +44,12 @@ def test_overrides_with_dotted_keys(monkeypatch):
 @pytest.mark.parametrize("override, message", [
     (["training.lerning_rate=0.1"], "unknown config key 'training.lerning_rate'"),
     (["bogus=1"], "unknown config key 'bogus'"),
-    (["training.epochs=many"], "config key 'training.epochs': expected float"),
-    (["training.batch_size=2.5"], "config key 'training.batch_size': expected int"),
-    (["model.context=everything"], "config key 'model.context': 'everything' is not one of"),
+    (["training.trainer.num_train_epochs=many"], "config key 'training.trainer.num_train_epochs': expected float"),
+    (["training.trainer.per_device_train_batch_size=2.5"], "config key 'training.trainer.per_device_train_batch_size': expected int"),
+    (["model.context=everything"], "config key 'model.context'"),
+    (["model.pooling=max"], "config key 'model.pooling'"),
+    (["training.trainer.no_such_setting=1"], "unknown config key 'training.trainer.no_such_setting'"),
+    (["training.epochs=2"], "training.trainer.num_train_epochs=2"),
     (["data.ptc_dir=/no/such/dir"], "config key 'data.ptc_dir': directory /no/such/dir does not exist"),
     (["data.written=nope.jsonl"], "config key 'data.written': file nope.jsonl does not exist"),
     (["model.base_model=./no/such/model"], "folder does not exist"),
@@ -53,14 +57,14 @@ def test_overrides_with_dotted_keys(monkeypatch):
 ])
 def test_bad_configs_name_the_key(override, message, monkeypatch):
     monkeypatch.chdir(ROOT)
-    with pytest.raises((ConfigError, ValueError), match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises((InputError, ValueError), match=message.replace("(", r"\(").replace(")", r"\)")):
         load_config("configs/smoke.yaml", override)
 
 
 def test_bad_yaml_names_the_file(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [unclosed\n")
-    with pytest.raises(ConfigError, match="bad.yaml"):
+    with pytest.raises(InputError, match="bad.yaml"):
         load_config(bad)
 
 
@@ -75,11 +79,11 @@ def test_saved_resolved_config_reloads_identically(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("written, value", [("5e-5", 5e-5), ("1e-4", 1e-4), ("5E-5", 5e-5), ("3", 3.0)])
 def test_readme_learning_rate_override_in_exponent_notation_is_a_float(written, value, monkeypatch):
-    """The README's own `training.learning_rate=5e-5`: YAML 1.1 reads 5e-5 as a string."""
+    """The README's own `training.trainer.learning_rate=5e-5`: YAML 1.1 reads 5e-5 as a string."""
     monkeypatch.chdir(ROOT)
-    cfg = load_config("configs/default.yaml", [f"training.learning_rate={written}", "seed=1",
+    cfg = load_config("configs/default.yaml", [f"training.trainer.learning_rate={written}", "seed=1",
                                                "output_dir=models/lr5e-5"])
-    assert cfg.training.learning_rate == value and isinstance(cfg.training.learning_rate, float)
+    assert cfg.training.trainer["learning_rate"] == value and isinstance(cfg.training.trainer["learning_rate"], float)
 
 
 def test_config_file_with_exponent_notation_loads(tmp_path, monkeypatch):
@@ -88,7 +92,7 @@ def test_config_file_with_exponent_notation_loads(tmp_path, monkeypatch):
     run.write_text("defaults: [data/written, model/minilm-context, training/smoke]\n"
                    "training:\n  learning_rate: 2e-5\n  head_learning_rate: 1E-3\n")
     cfg = load_config(run)
-    assert (cfg.training.learning_rate, cfg.training.head_learning_rate) == (2e-5, 1e-3)
+    assert (cfg.training.trainer["learning_rate"], cfg.training.head_learning_rate) == (2e-5, 1e-3)
 
 
 def test_train_with_a_non_number_learning_rate_names_the_key_and_exits_2():
@@ -96,9 +100,9 @@ def test_train_with_a_non_number_learning_rate_names_the_key_and_exits_2():
     import sys
 
     proc = subprocess.run([sys.executable, str(ROOT / "train.py"), "--config", "configs/smoke.yaml",
-                           "training.learning_rate=fast"], cwd=ROOT, capture_output=True, text=True)
+                           "training.trainer.learning_rate=fast"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2
-    assert "error: config key 'training.learning_rate': expected float, got 'fast'" in proc.stderr
+    assert "error: config key 'training.trainer.learning_rate': expected float, got 'fast'" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 

@@ -4,8 +4,8 @@ import json
 import pytest
 from conftest import ROOT
 
-from claimsort.corpus import (CorpusPaths, DataError, build_corpus, build_ptc, check_splits, load_segment_table,
-                              read_segment_table)
+from claimsort.corpus import CorpusPaths, build_corpus, build_ptc, check_splits, load_segment_table, read_segment_table
+from claimsort.io.errors import InputError
 from claimsort.labels import LABELS
 
 GOOD = {"doc_id": "d1", "sent_id": 0, "text": "The ministry said so.", "label": "official_claim"}
@@ -42,7 +42,7 @@ def test_loads_a_valid_table_as_dataset_and_keeps_extra_keys(tmp_path):
 ])
 def test_bad_input_names_file_and_line(tmp_path, lines, message):
     path = write_lines(tmp_path / "t.jsonl", lines)
-    with pytest.raises(DataError) as err:
+    with pytest.raises(InputError) as err:
         read_segment_table(path, require_label=True)
     assert message in str(err.value)
 
@@ -50,12 +50,12 @@ def test_bad_input_names_file_and_line(tmp_path, lines, message):
 def test_label_is_optional_for_unlabelled_input_only(tmp_path):
     path = write_lines(tmp_path / "t.jsonl", [json.dumps({"doc_id": "a", "sent_id": 0, "text": "x"})])
     assert read_segment_table(path)[0]["text"] == "x"
-    with pytest.raises(DataError, match="t.jsonl:1: missing field 'label'"):
+    with pytest.raises(InputError, match="t.jsonl:1: missing field 'label'"):
         read_segment_table(path, require_label=True)
 
 
 def test_missing_file_is_a_data_error(tmp_path):
-    with pytest.raises(DataError, match="no such file"):
+    with pytest.raises(InputError, match="no such file"):
         read_segment_table(tmp_path / "nope.jsonl")
 
 
@@ -89,27 +89,27 @@ def test_standoff_join_rebuilds_the_segments(tmp_path):
 def test_standoff_refuses_a_changed_text(tmp_path):
     ptc_dir, ann = _ptc_fixture(tmp_path)
     (ptc_dir / "train-articles" / "article1.txt").write_text("Something else entirely.\n")
-    with pytest.raises(DataError, match="SHA-256 mismatch.*article1.txt"):
+    with pytest.raises(InputError, match="SHA-256 mismatch.*article1.txt"):
         build_ptc(ann, ptc_dir)
 
 
 def test_standoff_names_missing_documents(tmp_path):
     ptc_dir, ann = _ptc_fixture(tmp_path)
     (ptc_dir / "train-articles" / "article1.txt").unlink()
-    with pytest.raises(DataError, match="1 annotated documents are missing: train-articles/article1.txt"):
+    with pytest.raises(InputError, match="1 annotated documents are missing: train-articles/article1.txt"):
         build_ptc(ann, ptc_dir)
 
 
 def test_given_but_missing_directory_is_an_error(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("CLAIMSORT_PTC_DIR", str(tmp_path / "absent"))
-    with pytest.raises(DataError, match="does not exist"):
+    with pytest.raises(InputError, match="does not exist"):
         build_corpus(CorpusPaths())
 
 
 def test_split_leakage_is_caught():
     base = {"label": "reported_statement", "sent_id": 0, "text": "An identical sentence of some length here."}
-    with pytest.raises(DataError, match="split leakage"):
+    with pytest.raises(InputError, match="split leakage"):
         check_splits([{**base, "doc_id": "a", "split": "train"}, {**base, "doc_id": "b", "split": "test"}])
     # boilerplate may repeat across splits
     check_splits([{**base, "label": "boilerplate", "doc_id": "a", "split": "train"},
@@ -117,9 +117,9 @@ def test_split_leakage_is_caught():
 
 
 def test_data_card_counts_match_the_stats_command(monkeypatch):
-    """data/README.md shows the counts `python -m claimsort.data stats` prints
+    """data/README.md shows the counts `claimsort data stats` prints
     (all sources when the third-party corpora are beside the checkout, as in CI)."""
-    from claimsort.data import stats_table
+    from claimsort.cli.data import stats_table
 
     monkeypatch.chdir(ROOT)
     card = (ROOT / "data/README.md").read_text()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, read_jsonl
 
-from claimsort.document import owners, position_features, tokenize_segments, windows
+from claimsort.modeling.document import owners, position_features, tokenize_segments, windows
 from claimsort.labels import LABELS
 
 
@@ -60,7 +60,7 @@ def test_folder_loads_with_automodel_after_import_and_holds_the_contract(tiny_do
     import claimsort  # noqa: F401  (registers the model type)
     from transformers import AutoConfig, AutoModel
 
-    from claimsort.document import DocumentClassifierModel
+    from claimsort.modeling.document import DocumentClassifierModel
 
     model = AutoModel.from_pretrained(tiny_document_model)
     assert isinstance(model, DocumentClassifierModel)
@@ -81,7 +81,7 @@ def _article(n: int) -> list[dict]:
 
 
 def test_labels_depend_on_neighbours_within_the_window_only(tiny_document_model):
-    from claimsort.document import DocumentClassifier
+    from claimsort.modeling.document import DocumentClassifier
 
     clf = DocumentClassifier.load(tiny_document_model)
     doc = _article(12)
@@ -95,7 +95,7 @@ def test_labels_depend_on_neighbours_within_the_window_only(tiny_document_model)
 
 
 def test_predictions_do_not_depend_on_the_batch(tiny_document_model):
-    from claimsort.document import DocumentClassifier
+    from claimsort.modeling.document import DocumentClassifier
 
     clf = DocumentClassifier.load(tiny_document_model)
     a, b = _article(9), _article(3)
@@ -107,7 +107,7 @@ def test_predictions_do_not_depend_on_the_batch(tiny_document_model):
 def test_onnx_backends_agree_with_torch(tiny_document_model, tmp_path):
     import shutil
 
-    from claimsort.models import load_classifier
+    from claimsort.modeling.loading import load_classifier
 
     folder = tmp_path / "m"
     shutil.copytree(tiny_document_model, folder)

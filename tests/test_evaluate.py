@@ -12,12 +12,12 @@ import pytest
 from conftest import ROOT
 from test_predict import OFFICIAL, REPORTED, SKEPTICAL, TRAINING
 
-from claimsort.metrics import compute_metrics
+from claimsort.evaluation.metrics import compute_metrics
 
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> Path:
-    from claimsort.models import TfidfClassifier
+    from claimsort.modeling.tfidf import TfidfClassifier
 
     folder = tmp_path_factory.mktemp("model") / "tfidf"
     rows = [{"text": text, "label": label} for label, texts in TRAINING.items() for text in texts]
@@ -76,7 +76,7 @@ def test_evaluate_a_table_with_non_utf8_bytes_names_the_file_and_line(model, tmp
 def test_data_check_of_a_table_with_non_utf8_bytes_names_the_file_and_line(tmp_path):
     bad = tmp_path / "t.jsonl"
     bad.write_bytes(b'{"doc_id": "d", "sent_id": 0, "text": "Caf\xe9"}\n')
-    rc, out, err = run("-m", "claimsort.data", "check", bad)
+    rc, out, err = run("-m", "claimsort.cli.data", "check", bad)
     assert rc == 2
     assert f"error: {bad}:1: not UTF-8" in err and "Traceback" not in err
 
@@ -92,12 +92,13 @@ def test_train_on_written_articles_with_non_utf8_bytes_names_the_file_and_line(t
 
 
 def test_stand_off_annotations_with_non_utf8_bytes_name_the_file_and_line(tmp_path):
-    from claimsort.corpus import DataError, read_standoff
+    from claimsort.io.errors import InputError
+    from claimsort.corpus import read_standoff
 
     bad = tmp_path / "ptc.jsonl"
     bad.write_bytes(b'{"doc_id": "a", "path": "x.txt", "sha256": "0", "split": "train", "segments": [], '
                     b'"outlet": "Caf\xe9"}\n')
-    with pytest.raises(DataError, match=f"{bad}:1: not UTF-8"):
+    with pytest.raises(InputError, match=f"{bad}:1: not UTF-8"):
         read_standoff(bad)
 
 

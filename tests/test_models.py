@@ -58,32 +58,32 @@ def test_predict_with_a_damaged_model_folder_names_the_file(tiny_transformer, tm
 
 @pytest.mark.parametrize("damage", ["missing_tokenizer_json", "truncated_weights", "broken_config"])
 def test_document_model_folder_damage_is_named_too(tiny_document_model, tmp_path, damage):
-    from claimsort.corpus import DataError
-    from claimsort.models import load_classifier
+    from claimsort.io.errors import InputError
+    from claimsort.modeling.loading import load_classifier
 
     folder = tmp_path / "model"
     shutil.copytree(tiny_document_model, folder)
     message = DAMAGES[damage](folder)
-    with pytest.raises(DataError) as e:
+    with pytest.raises(InputError) as e:
         load_classifier(folder)
     assert str(e.value).startswith(message)
 
 
 def test_a_tokenizer_of_another_vocabulary_is_refused(tiny_transformer, tmp_path):
-    from claimsort.corpus import DataError
-    from claimsort.models import load_classifier
+    from claimsort.io.errors import InputError
+    from claimsort.modeling.loading import load_classifier
 
     folder = tmp_path / "model"
     shutil.copytree(tiny_transformer, folder)
     tokenizer = json.loads((folder / "tokenizer.json").read_text())  # a WordPiece vocabulary of 1,000 tokens
     tokenizer["model"]["vocab"] = dict(list(tokenizer["model"]["vocab"].items())[:1000])
     (folder / "tokenizer.json").write_text(json.dumps(tokenizer))
-    with pytest.raises(DataError, match="they do not belong together"):
+    with pytest.raises(InputError, match="they do not belong together"):
         load_classifier(folder, backend="torch")
 
 
 def test_both_model_families_load_and_classify(tiny_transformer, tiny_document_model):
-    from claimsort.models import load_classifier
+    from claimsort.modeling.loading import load_classifier
 
     docs = [[{"text": "The ministry said so."}, {"text": "Share this article"}]]
     for folder in (tiny_transformer, tiny_document_model):
@@ -93,7 +93,7 @@ def test_both_model_families_load_and_classify(tiny_transformer, tiny_document_m
 
 def test_predict_on_a_segment_over_512_tokens_truncates_it(tiny_transformer):
     """The tiny model has 128 positions: an uncut 3,000-word segment would crash it."""
-    from claimsort.models import load_classifier
+    from claimsort.modeling.loading import load_classifier
 
     classifier = load_classifier(tiny_transformer, backend="torch")
     assert classifier.tokenizer.model_max_length == 64  # the training length, not the base model's 512
@@ -119,7 +119,7 @@ def test_train_with_a_base_model_neither_a_folder_nor_cached_offline_is_a_clear_
 def _tfidf(folder: Path):
     from test_predict import TRAINING
 
-    from claimsort.models import TfidfClassifier
+    from claimsort.modeling.tfidf import TfidfClassifier
 
     clf = TfidfClassifier.create(seed=0).fit([{"text": t, "label": l} for l, ts in TRAINING.items() for t in ts])
     clf.save(folder)
@@ -132,7 +132,7 @@ def test_tfidf_model_saved_and_loaded_without_pickle_predicts_exactly_the_same(t
     import joblib
     from test_predict import article
 
-    from claimsort.models import load_classifier
+    from claimsort.modeling.loading import load_classifier
 
     clf = _tfidf(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["claimsort.json", "tfidf.json", "tfidf.npz"]
@@ -162,7 +162,7 @@ def hub_push(folder, tmp_path, **env):
 
     full = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
     full.update(HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="0", **env)
-    return subprocess.run([sys.executable, "-m", "claimsort.hub", "push", str(folder), "--repo-id", "someone/x"],
+    return subprocess.run([sys.executable, "-m", "claimsort.cli.hub", "push", str(folder), "--repo-id", "someone/x"],
                           cwd=ROOT, env=full, capture_output=True, text=True, timeout=120)
 
 
@@ -203,7 +203,7 @@ def test_no_model_folder_train_py_writes_holds_a_pickle_outside_checkpoints(smok
 
     import joblib
 
-    from claimsort.models import PICKLE_SUFFIXES, load_classifier
+    from claimsort.modeling.loading import PICKLE_SUFFIXES, load_classifier
 
     found = [str(p.relative_to(smoke_model)) for p in smoke_model.rglob("*")
              if p.suffix in PICKLE_SUFFIXES and p.relative_to(smoke_model).parts[0] != "checkpoints"]

@@ -1,4 +1,4 @@
-"""The page-structure model: HTML boilerplate judged from markup (claimsort.pagestructure)."""
+"""The page-structure model: HTML boilerplate judged from markup (claimsort.html.pagestructure)."""
 import json
 import os
 import subprocess
@@ -9,11 +9,10 @@ import pytest
 
 from conftest import ROOT, SHARED
 from claimsort.labels import LABELS
-from claimsort.corpus import DataError
-from claimsort.pagestructure import (MAIN_TEXT_COLUMNS, N_FEATURES, PAGE_STRUCTURE_FILE, PageStructureModel, _main_text_features, combine,
-                                     html_segments, main_text, smooth, text_with_elements)
-from claimsort.segmentation import Segment
-from claimsort.segmentation import html_to_text
+from claimsort.io.errors import InputError
+from claimsort.html.pagestructure import MAIN_TEXT_COLUMNS, N_FEATURES, PAGE_STRUCTURE_FILE, PageStructureModel, _main_text_features, combine, html_segments, main_text, smooth, text_with_elements
+from claimsort.text.segmentation import Segment
+from claimsort.text.segmentation import html_to_text
 
 WEB_PAGES = SHARED / "corpora" / "web-pages"
 
@@ -60,7 +59,7 @@ def test_visible_text_is_exactly_html_to_text():
 
 @pytest.mark.skipif(not (WEB_PAGES / "html").is_dir(), reason="web-pages corpus not beside the checkout")
 def test_visible_text_matches_html_to_text_on_every_real_page():
-    from claimsort.webpages import read_page
+    from claimsort.io.files import read_page
 
     paths = sorted((WEB_PAGES / "html").glob("*.html*"))
     assert len(paths) >= 80
@@ -115,7 +114,7 @@ def test_a_model_fitted_on_other_features_is_refused_with_a_clear_error(tmp_path
 
     stale = LogisticRegression().fit(np.eye(4)[:, :3].repeat(3, axis=0), [0, 1, 0, 1] * 3)
     PageStructureModel(stale).save(tmp_path)
-    with pytest.raises(DataError, match=r"page_structure\.npz: fitted on 3 features.*python -m claimsort\.pagestructure"):
+    with pytest.raises(InputError, match=r"page_structure\.npz: fitted on 3 features.*python -m claimsort\.pagestructure"):
         PageStructureModel.load(tmp_path)
     # predict.py says so in one line, before loading or exporting anything
     run = subprocess.run([sys.executable, "predict.py", "README.md", "--model", str(tmp_path), "--out",
@@ -185,7 +184,7 @@ def test_predict_labels_html_boilerplate_from_the_page_structure(tiny_transforme
 
 @pytest.mark.skipif(not (WEB_PAGES / "ground-truth.json").is_file(), reason="web-pages corpus not beside the checkout")
 def test_cli_fits_on_the_training_pages(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "claimsort.pagestructure", str(tmp_path), "--web-dir", str(WEB_PAGES)],
+    proc = subprocess.run([sys.executable, "-m", "claimsort.cli.pagestructure", str(tmp_path), "--web-dir", str(WEB_PAGES)],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     train_pages = sum(json.loads(line)["split"] == "train"
@@ -195,7 +194,7 @@ def test_cli_fits_on_the_training_pages(tmp_path):
 
 
 def test_cli_names_a_missing_corpus_folder(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "claimsort.pagestructure", str(tmp_path), "--web-dir",
+    proc = subprocess.run([sys.executable, "-m", "claimsort.cli.pagestructure", str(tmp_path), "--web-dir",
                            str(tmp_path / "nowhere")], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode != 0
     assert "nowhere" in proc.stderr and "Traceback" not in proc.stderr
@@ -226,7 +225,7 @@ def test_features_are_the_same_in_every_process():
     keyed by id() of lxml's short-lived element proxies once made them differ from
     run to run); different hash seeds move those allocations."""
     script = ("import hashlib, sys; from pathlib import Path; "
-              "from claimsort.pagestructure import html_segments; from claimsort.webpages import read_page; "
+              "from claimsort.html.pagestructure import html_segments; from claimsort.io.files import read_page; "
               f"paths = sorted(Path({str(WEB_PAGES / 'html')!r}).glob('*.html*'))[:5]; "
               "print(hashlib.sha256(b''.join(html_segments(read_page(p))[1].tobytes() for p in paths)).hexdigest())")
     digests = {subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": seed},
@@ -254,7 +253,7 @@ def test_saved_model_loads_without_pickle_and_predicts_exactly_the_same(tmp_path
 
 
 def test_predict_with_an_old_page_structure_joblib_says_how_to_convert_it(tmp_path):
-    from claimsort.models import TfidfClassifier
+    from claimsort.modeling.tfidf import TfidfClassifier
 
     TfidfClassifier.create(seed=0).fit([{"text": t, "label": l} for t, l in (
         ("The ministry said so.", "official_claim"), ("A resident said so.", "reported_statement"),
@@ -266,5 +265,5 @@ def test_predict_with_an_old_page_structure_joblib_says_how_to_convert_it(tmp_pa
     assert run.stderr.strip() == (
         f"error: {tmp_path / 'page_structure.joblib'}: a pickle from an older claimsort, which is no longer loaded "
         "(unpickling runs whatever code the file carries); convert the folder: "
-        f"`python -m claimsort.pagestructure {tmp_path}` refits the model in the safe format (needs the web-pages "
+        f"`claimsort page-structure {tmp_path}` refits the model in the safe format (needs the web-pages "
         "corpus), or delete the file to go without it")

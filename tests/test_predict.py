@@ -96,7 +96,7 @@ def lines(text: str) -> list[str]:
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> Path:
     """A TF-IDF model folder (the same format train.py writes for the tfidf config)."""
-    from claimsort.models import TfidfClassifier
+    from claimsort.modeling.tfidf import TfidfClassifier
 
     folder = tmp_path_factory.mktemp("model") / "tfidf"
     rows = [{"text": text, "label": label} for label, texts in TRAINING.items() for text in texts]
@@ -723,7 +723,7 @@ def test_onnx_export_goes_to_a_temporary_folder_when_the_model_folder_cannot_hol
                                                                                      monkeypatch):
     import tempfile
 
-    from claimsort.models import TransformerClassifier
+    from claimsort.modeling.sentence import TransformerClassifier
 
     folder = tmp_path / "model"
     shutil.copytree(tiny_transformer, folder, ignore=shutil.ignore_patterns("onnx"))
@@ -739,7 +739,7 @@ def test_onnx_export_goes_to_a_temporary_folder_when_the_model_folder_cannot_hol
 
 @pytest.mark.parametrize("context", ["none", "neighbours"])
 def test_repeated_segments_are_classified_once_with_the_same_result(tiny_transformer, context):
-    from claimsort.models import TransformerClassifier
+    from claimsort.modeling.sentence import TransformerClassifier
 
     clf = TransformerClassifier.load(tiny_transformer)
     clf.context = context
@@ -758,7 +758,7 @@ def test_repeated_segments_are_classified_once_with_the_same_result(tiny_transfo
         assert sum(rows_computed) == 6
         assert np.array_equal(proba[0], proba[4]) and np.array_equal(proba[0], proba[7])
     else:  # with context, an input is the segment and its surroundings: only those repeated are shared
-        from claimsort.models import build_inputs
+        from claimsort.modeling.sentence import build_inputs
 
         texts, pairs = build_inputs(docs, context, clf.context_window, clf.context_chars)
         assert sum(rows_computed) == len(set(zip(texts, pairs))) < 21

@@ -22,7 +22,7 @@ NOT_RUN_HERE = {
     "--nproc_per_node 4": "needs 4 GPUs",
     "--nnodes 2": "needs two machines",
     "--nproc_per_node 2": "two CPU processes: test_training.test_two_process_data_parallel_training_on_cpu",
-    "claimsort.hub push": "needs a Hub account and network (test_models covers its refusals)",
+    "claimsort hub push": "needs a Hub account and network (test_models covers its refusals)",
 }
 
 
@@ -43,7 +43,8 @@ def test_every_readme_command_is_run_or_explained():
     commands = readme_commands()
     assert len(commands) >= 10
     for command in commands:
-        assert command.split()[0] in (".venv/bin/python", "python", "make", "torchrun", "accelerate"), command
+        assert command.split()[0] in (".venv/bin/python", "python", ".venv/bin/claimsort", "claimsort", "make",
+                                      "torchrun", "accelerate"), command
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +74,8 @@ def as_run_here(command: str) -> list[str]:
     args = shlex.split(command)
     if args[0] in (".venv/bin/python", "python"):
         args[0] = sys.executable
+    if args[0] in (".venv/bin/claimsort", "claimsort"):  # the console script `pip install` puts beside python
+        args[0] = shutil.which("claimsort", path=os.path.dirname(sys.executable)) or "claimsort"
     out = []
     for a in args:
         if a in ("train.py", "predict.py", "evaluate.py"):
@@ -82,7 +85,7 @@ def as_run_here(command: str) -> list[str]:
     if "--source" in out:
         out[out.index("--source") + 1] = "written"
     if "train.py" in command:
-        out += ["training.max_steps=4", "training.eval_steps=2"]
+        out += ["training.trainer.max_steps=4", "training.trainer.eval_steps=2"]
     return out
 
 
@@ -98,3 +101,20 @@ def test_readme_command_works_as_written(command, workdir):
     proc = subprocess.run(as_run_here(command), cwd=workdir, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, f"{command}\n{proc.stderr[-3000:]}"
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("how", ["console script", "python -m claimsort"])
+def test_claimsort_command_lists_its_subcommands_and_runs_one(how):
+    script = shutil.which("claimsort", path=os.path.dirname(sys.executable))
+    if how == "console script" and script is None:
+        pytest.fail("the `claimsort` console script is not installed beside this Python (pip install -e .)")
+    base = [script] if how == "console script" else [sys.executable, "-m", "claimsort"]
+    proc = subprocess.run(base + ["--help"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    for command in ("train", "evaluate", "predict", "data", "hub", "page-structure"):
+        assert f"  {command} " in proc.stdout
+    proc = subprocess.run(base + ["data", "check", str(ROOT / "data/written/articles.jsonl"), "--labelled"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run(base + ["nonsense"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2 and "unknown command 'nonsense'" in proc.stderr

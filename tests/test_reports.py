@@ -9,8 +9,7 @@ from conftest import ROOT
 from sklearn.metrics import f1_score
 
 from claimsort.labels import LABELS
-from claimsort.metrics import (bootstrap_f1, compute_metrics, expected_calibration_error, f1_from_confusion,
-                               paired_bootstrap, per_document_confusion)
+from claimsort.evaluation.metrics import bootstrap_f1, compute_metrics, expected_calibration_error, f1_from_confusion, paired_bootstrap, per_document_confusion
 
 
 def _toy(seed=0, n=400, noise=0.3):
@@ -73,7 +72,7 @@ def test_model_card_loads_and_its_metrics_equal_metrics_json(smoke_model):
 def test_hub_push_without_token_stops_before_doing_anything(smoke_model, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
     env.update(HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="0")
-    proc = subprocess.run([sys.executable, "-m", "claimsort.hub", "push", str(smoke_model), "--repo-id", "someone/x"],
+    proc = subprocess.run([sys.executable, "-m", "claimsort.cli.hub", "push", str(smoke_model), "--repo-id", "someone/x"],
                           cwd=ROOT, env=env, capture_output=True, text=True)
     assert proc.returncode != 0
     assert "no Hugging Face token" in proc.stderr and "nothing was uploaded" in proc.stderr

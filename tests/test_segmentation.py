@@ -3,7 +3,7 @@ import re
 import pytest
 from conftest import FIXTURES, SHARED
 
-from claimsort.segmentation import markdown_to_text, segment_html, segment_markdown, segment_text
+from claimsort.text.segmentation import markdown_to_text, segment_html, segment_markdown, segment_text
 
 BOILERPLATE_LINES = ["By Delta Watch Staff", "Northern Review, March 3, 2024", "Region: Europe, Low Countries",
                      "Theme: Environment, Infrastructure", "Note to readers: please click the share buttons above.",
@@ -51,6 +51,14 @@ def test_markdown_links_keep_anchor_text():
     assert "http" not in text
     segments = [s.text for s in segment_markdown(md)]
     assert segments == ["Big Headline", "Home", "The ministry said in a statement that it was fine.", "Photo: Jane Roe"]
+
+
+def test_markdown_paragraph_wrapped_over_lines_is_one_segment():
+    """A hard-wrapped Markdown paragraph is one paragraph: its sentence is not cut at
+    the line break (the hand-written regexes before the Markdown library cut it)."""
+    md = "# Roads\n\nThe ministry said on Monday that all\nroads were open again.\n\n| a | b |\n|---|---|\n| one | two |\n"
+    assert [s.text for s in segment_markdown(md)] == ["Roads", "The ministry said on Monday that all roads were open again.",
+                                                        "a", "b", "one", "two"]
 
 
 def test_html_keeps_menus_and_form_fields_as_segments():

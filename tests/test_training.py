@@ -33,7 +33,7 @@ def test_model_folder_is_a_valid_hugging_face_model(smoke_model):
     import claimsort  # noqa: F401
     from transformers import AutoModel, pipeline
 
-    from claimsort.document import DocumentClassifierModel
+    from claimsort.modeling.document import DocumentClassifierModel
 
     assert isinstance(AutoModel.from_pretrained(smoke_model), DocumentClassifierModel)
     classify = pipeline("claimsort-document", model=str(smoke_model))
@@ -45,7 +45,7 @@ def test_model_folder_is_a_valid_hugging_face_model(smoke_model):
 
 def test_sentence_only_baseline_trains_and_serves_through_the_text_classification_pipeline(tmp_path):
     out = tmp_path / "sentence"
-    run_train(out, "training.max_steps=4", "training.eval_steps=2", config="configs/smoke-sentence.yaml")
+    run_train(out, "training.trainer.max_steps=4", "training.trainer.eval_steps=2", config="configs/smoke-sentence.yaml")
     config = json.loads((out / "config.json").read_text())
     assert config["id2label"] == {str(i): label for i, label in enumerate(LABELS)}
     assert not (out / "training_args.bin").exists()
@@ -107,7 +107,7 @@ def test_same_seed_gives_identical_predictions_and_metrics(smoke_model, tmp_path
 
 
 def test_killed_run_resumes_to_the_same_result(tmp_path):
-    overrides = ("training.max_steps=16", "training.eval_steps=4", "training.save_total_limit=10")
+    overrides = ("training.trainer.max_steps=16", "training.trainer.eval_steps=4", "training.trainer.save_total_limit=10")
     reference = tmp_path / "reference"
     run_train(reference, *overrides)
 
@@ -141,8 +141,8 @@ def test_two_process_data_parallel_training_on_cpu(tmp_path):
     env.update(OMP_NUM_THREADS="1", CLAIMSORT_RANK_LOG=str(tmp_path / "ranks"))
     torchrun = shutil.which("torchrun", path=os.path.dirname(sys.executable)) or "torchrun"
     proc = subprocess.run([torchrun, "--nproc_per_node", "2", "--master_port", "29533", str(ROOT / "train.py"),
-                           "--config", "configs/smoke.yaml", f"output_dir={out}", "training.max_steps=4",
-                           "training.eval_steps=2"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+                           "--config", "configs/smoke.yaml", f"output_dir={out}", "training.trainer.max_steps=4",
+                           "training.trainer.eval_steps=2"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     ranks = {int(p.stem.split("-")[1]): json.loads(p.read_text()) for p in (tmp_path / "ranks").glob("rank-*.json")}
     assert sorted(ranks) == [0, 1]
@@ -155,7 +155,7 @@ def test_two_process_data_parallel_training_on_cpu(tmp_path):
 
 def test_wandb_logs_offline_with_the_confusion_matrix_and_report(tmp_path):
     out = tmp_path / "model"
-    run_train(out, "training.report_to=wandb", "training.max_steps=4", "training.eval_steps=2",
+    run_train(out, "training.report_to=wandb", "training.trainer.max_steps=4", "training.trainer.eval_steps=2",
               env={"WANDB_DIR": str(tmp_path), "WANDB_MODE": "offline"})
     runs = list((tmp_path / "wandb").glob("offline-run-*"))
     assert len(runs) == 1, "one offline run, no account or network needed"

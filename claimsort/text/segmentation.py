@@ -80,41 +80,34 @@ def segment_text(text: str, glue_across_lines: bool = True) -> list[Segment]:
     return segments
 
 
-_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
-_MD_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
-_MD_LINK_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s+\S+.*$")
-_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
-_MD_SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
-_MD_RULE = re.compile(r"^\s{0,3}([-*_]\s*){3,}$")
-_MD_LIST = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-_MD_QUOTE = re.compile(r"^\s*(?:>\s?)+")
-_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|~~|`)(?=\S)(.+?)(?<=\S)\1")
-_HTML_TAG = re.compile(r"<[^>]+>")
-
-
 def markdown_to_text(markdown: str) -> str:
-    """Visible text of Markdown, one line per source line.
+    """Visible text of Markdown: rendered by the Markdown library (tables too), then
+    read as HTML (html_to_text), so that a paragraph wrapped over several lines is
+    one paragraph, links and images keep their anchor and alt text, and headings,
+    list items, quotes and table cells are lines of their own."""
+    import markdown as markdown_library
 
-    Links and images keep their anchor/alt text; headings, list markers, block
-    quotes, emphasis and inline HTML tags are dropped; rules and link
-    definitions become empty lines.
-    """
-    lines = []
-    for line in markdown.splitlines():
-        if _MD_LINK_DEF.match(line) or _MD_RULE.match(line) or _MD_SETEXT.match(line):
-            lines.append("")
-            continue
-        line = _MD_QUOTE.sub("", line)
-        line = _MD_HEADING.sub("", line)
-        line = _MD_LIST.sub("", line)
-        line = _MD_IMAGE.sub(r"\1", line)
-        line = _MD_LINK.sub(r"\1", line)
-        line = _MD_REF_LINK.sub(r"\1", line)
-        line = _HTML_TAG.sub("", line)
-        line = _MD_EMPHASIS.sub(r"\2", line)
-        lines.append(line.rstrip().rstrip("\\").rstrip())
-    return "\n".join(lines)
+    return html_to_text(markdown_library.markdown(markdown, extensions=["tables", _image_alt_text_extension()]))
+
+
+def _image_alt_text_extension():
+    """A Markdown extension that renders an image as its alt text (a photo's caption
+    is text of the page; html_to_text would drop an <img>)."""
+    from markdown.extensions import Extension
+    from markdown.treeprocessors import Treeprocessor
+
+    class AltText(Treeprocessor):
+        def run(self, root):
+            for img in root.iter("img"):
+                alt = img.get("alt", "")
+                img.tag, img.text = "span", alt
+                img.attrib.clear()
+
+    class ImageAltText(Extension):
+        def extendMarkdown(self, md):
+            md.treeprocessors.register(AltText(md), "image_alt_text", 0)
+
+    return ImageAltText()
 
 
 # Besides html-text's own block tags, form fields, buttons and table cells each

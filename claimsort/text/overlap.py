@@ -1,5 +1,6 @@
-"""Real news web pages: all visible text as segments, with the article body found
-from the page's ground-truth text.
+"""Text overlap: word tokens, the normalised key under which two segments are the
+same text, word shingles, and, for the real news web pages, the article body found
+by its overlap with the page's ground-truth text.
 
 Segments outside the ground-truth article body are `boilerplate` by derivation,
 not by guess. The body segments are what annotators label. The page headline
@@ -8,28 +9,24 @@ extraction benchmark leaves it out of the body, so it is sent to annotators too.
 """
 from __future__ import annotations
 
-import gzip
 import re
 import unicodedata
-from pathlib import Path
 
-from claimsort.segmentation import Segment, html_to_text, segment_text
+from claimsort.text.segmentation import Segment, html_to_text, segment_text
 
 _WORD = re.compile(r"\w+")
-
-
-def read_page(path: Path) -> str:
-    """Decoded HTML of a page file (.html or .html.gz)."""
-    raw = path.read_bytes()
-    if path.suffix == ".gz":
-        raw = gzip.decompress(raw)
-    return raw.decode("utf-8", errors="replace")
 
 
 def words(text: str) -> list[str]:
     """Lowercased word tokens (NFKC)."""
     text = unicodedata.normalize("NFKC", text).lower()
     return _WORD.findall(text)
+
+
+def normalise(text: str) -> str:
+    """A segment's words, lowercased and joined by spaces: the key under which two
+    segments count as the same text (split leakage, overlapping articles)."""
+    return " ".join(words(text))
 
 
 def word_shingles(tokens: list[str], n: int) -> set[tuple[str, ...]]:

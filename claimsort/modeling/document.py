@@ -255,19 +255,16 @@ def tokenize_segments(tokenizer, texts: list[str], max_length: int, head_tokens:
     return out
 
 
-def collate_windows(examples: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
-    """A batch of windows -> the flat tensors DocumentClassifierModel.forward takes.
+def collate_windows(examples: list[dict], tokenizer) -> dict[str, torch.Tensor]:
+    """A batch of windows -> the flat tensors DocumentClassifierModel.forward takes
+    (the segments' tokens padded by tokenizer.pad).
 
     Each example: ``input_ids`` (one token list per segment), ``positions`` [S, P],
     and optionally ``labels`` (one per segment, -100 where unscored)."""
     slots = max(len(ex["input_ids"]) for ex in examples)
-    segments = [ids for ex in examples for ids in ex["input_ids"]]
-    width = max(len(ids) for ids in segments)
-    input_ids = torch.full((len(segments), width), pad_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(segments), width), dtype=torch.long)
-    for r, ids in enumerate(segments):
-        input_ids[r, :len(ids)] = torch.tensor(ids)
-        attention_mask[r, :len(ids)] = 1
+    padded = tokenizer.pad({"input_ids": [ids for ex in examples for ids in ex["input_ids"]]}, padding=True,
+                           return_tensors="pt")
+    input_ids, attention_mask = padded["input_ids"].long(), padded["attention_mask"].long()
     n_pos = len(examples[0]["positions"][0])
     positions = torch.zeros((len(examples), slots, n_pos))
     index, lengths = [], []
@@ -324,7 +321,7 @@ class DocumentClassifier:
         self.session = None
         self.workers = 1
         if backend == "onnx":
-            from claimsort.models import cpu_session, onnx_file
+            from claimsort.modeling.onnx import cpu_session, onnx_file
 
             path = onnx_file(self.model.segment_encoder, tokenizer, Path(folder), int8,
                              model_type=self.config.encoder.get("model_type", ""),
@@ -348,9 +345,9 @@ class DocumentClassifier:
 
     # -- the segment vectors -------------------------------------------------
     def _encode_batch(self, ids: list[list[int]]) -> np.ndarray:
-        from claimsort.models import pad_batch
+        from claimsort.modeling.onnx import pad_with
 
-        batch = pad_batch({"input_ids": ids}, self.tokenizer.pad_token_id or 0)
+        batch = pad_with(self.tokenizer, {"input_ids": ids})
         if self.session is not None:
             feed = {k: v for k, v in batch.items() if k in self.input_names}
             if "token_type_ids" in self.input_names:
@@ -377,7 +374,7 @@ class DocumentClassifier:
             idx = order[start:start + batch_size]
             return idx, self._encode_batch([ids[i] for i in idx])
 
-        from claimsort.models import map_in_threads
+        from claimsort.modeling.onnx import map_in_threads
 
         out = None
         for idx, vectors in map_in_threads(forward, starts, self.workers):

@@ -1,8 +1,8 @@
 """The corpus on the command line.
 
-    python -m claimsort.data build [--ptc-dir DIR] [--web-pages-dir DIR] [--out data/build]
-    python -m claimsort.data stats [--ptc-dir DIR] [--web-pages-dir DIR]
-    python -m claimsort.data check FILE.jsonl [...]
+    claimsort data build [--ptc-dir DIR] [--web-pages-dir DIR] [--out data/build]
+    claimsort data stats [--ptc-dir DIR] [--web-pages-dir DIR]
+    claimsort data check FILE.jsonl [...]
 
 `build` joins the stand-off annotations with the third-party texts (directories
 from the flags, else $CLAIMSORT_PTC_DIR / $CLAIMSORT_WEB_PAGES_DIR) and writes
@@ -18,8 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 from claimsort.cli import fail_cleanly
-from claimsort.corpus import (SOURCES, SPLITS, CorpusPaths, DataError, build_corpus, read_segment_table,
-                              read_standoff, split_rows, write_segment_table)
+from claimsort.corpus import SOURCES, SPLITS, CorpusPaths, build_corpus, read_segment_table, split_rows, write_segment_table
 from claimsort.labels import LABELS
 
 
@@ -51,7 +50,7 @@ def _corpus(args) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m claimsort.data", description="Build and describe the corpus.")
+    parser = argparse.ArgumentParser(prog="claimsort data", description="Build and describe the corpus.")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (("build", "join annotations with texts; write one table per split"),
                             ("stats", "counts per source, split and label")):

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from claimsort.segmentation import Segment, html_newline_tags, segment_text
+from claimsort.text.segmentation import Segment, html_newline_tags, segment_text
 
 logging.getLogger("trafilatura").setLevel(logging.CRITICAL)  # it logs every page where it finds no main text
 
@@ -198,7 +198,7 @@ def _main_text_features(segments: list[Segment], extracted: str) -> np.ndarray:
     """Per segment: the share of its word trigrams that occur in `extracted` (a
     segment of one or two words: whether it occurs there as a word sequence), and
     whether the extractor found any main text at all."""
-    from claimsort.webpages import TextIndex, words
+    from claimsort.text.overlap import TextIndex, words
 
     index = TextIndex(extracted)
     shares = []
@@ -298,7 +298,8 @@ class PageStructureModel:
     def save(self, folder: Path) -> None:
         """page_structure.npz: the logistic regression's arrays and the switch cost, no
         pickle (see load). An older page_structure.joblib beside it goes."""
-        from claimsort.models import logistic_regression_arrays, save_arrays
+        from claimsort.modeling.tfidf import logistic_regression_arrays
+        from claimsort.io.arrays import save_arrays
 
         save_arrays(Path(folder) / PAGE_STRUCTURE_FILE, {**logistic_regression_arrays(self.classifier),
                                                          "switch_cost": np.float64(self.switch_cost)})
@@ -308,25 +309,27 @@ class PageStructureModel:
     def load(cls, folder: str | Path) -> "PageStructureModel | None":
         """The model saved in `folder`, or None when it has none. Never unpickled: an
         older folder's page_structure.joblib is an error saying how to convert it."""
-        from claimsort.corpus import DataError
-        from claimsort.models import legacy_pickle_error, load_arrays, logistic_regression_from
+        from claimsort.io.errors import InputError
+        from claimsort.modeling.loading import legacy_pickle_error
+        from claimsort.io.arrays import load_arrays
+        from claimsort.modeling.tfidf import logistic_regression_from
 
         path = Path(folder) / PAGE_STRUCTURE_FILE
         if not path.is_file():
             if (Path(folder) / LEGACY_PAGE_STRUCTURE_FILE).is_file():
                 raise legacy_pickle_error(Path(folder) / LEGACY_PAGE_STRUCTURE_FILE,
-                                          f"`python -m claimsort.pagestructure {folder}` refits the model in the "
+                                          f"`claimsort page-structure {folder}` refits the model in the "
                                           "safe format (needs the web-pages corpus), or delete the file to go "
                                           "without it")
             return None
         saved = load_arrays(path)
         if not {"coef", "intercept", "classes", "switch_cost"} <= set(saved):
-            raise DataError(f"{path}: not a page-structure model (arrays: {', '.join(saved) or 'none'}); refit it "
-                            f"with `python -m claimsort.pagestructure {folder}`")
+            raise InputError(f"{path}: not a page-structure model (arrays: {', '.join(saved) or 'none'}); refit it "
+                            f"with `claimsort page-structure {folder}`")
         n = saved["coef"].shape[-1]
         if n != N_FEATURES:  # fitted by an older claimsort on other features
-            raise DataError(f"{path}: fitted on {n} features, this claimsort computes {N_FEATURES}; refit it with "
-                             f"`python -m claimsort.pagestructure {folder}` (or delete the file to go without it)")
+            raise InputError(f"{path}: fitted on {n} features, this claimsort computes {N_FEATURES}; refit it with "
+                             f"`claimsort page-structure {folder}` (or delete the file to go without it)")
         return cls(logistic_regression_from(saved), float(saved["switch_cost"]))
 
 
@@ -355,7 +358,7 @@ def combine(proba: np.ndarray, p_article: np.ndarray, boilerplate: int, veto: fl
 def labelled_page(html: str, article_body: str) -> tuple[list[Segment], np.ndarray, np.ndarray]:
     """Segments, features and is_article mask of a page; is_article comes from the
     page's ground-truth article body (``webpages.body_mask``)."""
-    from claimsort.webpages import body_mask, page_headline
+    from claimsort.text.overlap import body_mask, page_headline
 
     segments, features = html_segments(html)
     return segments, features, np.array(body_mask(segments, article_body, page_headline(html)), dtype=bool)
@@ -365,60 +368,20 @@ def training_pages(annotations: Path, web_dir: Path, split: str = "train") -> li
     """(features, is_article) of the annotated web pages of `split` (see labelled_page)."""
     import json
 
-    from claimsort.webpages import read_page
+    from claimsort.corpus import read_standoff
+    from claimsort.io.files import read_page
 
     truth = json.loads((web_dir / "ground-truth.json").read_text(encoding="utf-8"))
     pages = []
-    with open(annotations, encoding="utf-8") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            rec = json.loads(line)
-            if rec.get("split") != split:
-                continue
-            page_id = Path(rec["path"]).name.split(".")[0]
-            body = (truth.get(page_id) or {}).get("articleBody")
-            path = web_dir / rec["path"]
-            if not body or not path.is_file():
-                continue
-            segments, features, is_article = labelled_page(read_page(path), body)
-            if segments:
-                pages.append((features, is_article))
+    for rec in read_standoff(annotations):
+        if rec.get("split") != split:
+            continue
+        page_id = Path(rec["path"]).name.split(".")[0]
+        body = (truth.get(page_id) or {}).get("articleBody")
+        path = web_dir / rec["path"]
+        if not body or not path.is_file():
+            continue
+        segments, features, is_article = labelled_page(read_page(path), body)
+        if segments:
+            pages.append((features, is_article))
     return pages
-
-
-# --------------------------------------------------------------------------- #
-# python -m claimsort.pagestructure MODEL_DIR: add the model to a trained folder
-# --------------------------------------------------------------------------- #
-def main(argv=None) -> int:
-    import argparse
-    import os
-
-    from claimsort.corpus import WEB_PAGES_DIR_ENV, resolve_dir
-
-    parser = argparse.ArgumentParser(description="Fit the page-structure model on the training web pages and "
-                                                 "save it in a model folder (train.py does this itself).")
-    parser.add_argument("model", help="model folder to add page_structure.npz to (it replaces an older "
-                                         "page_structure.joblib)")
-    parser.add_argument("--web-dir", default=resolve_dir("web", None)[0],
-                        help=f"web-pages corpus folder (default ${WEB_PAGES_DIR_ENV}, else ../shared/corpora/web-pages)")
-    parser.add_argument("--annotations", default="data/annotations/web-pages.jsonl",
-                        help="web-page stand-off annotations (their split says which pages are training pages)")
-    parser.add_argument("--seed", type=int, default=42)
-    args = parser.parse_args(argv)
-    if not args.web_dir or not (Path(args.web_dir) / "ground-truth.json").is_file():
-        raise SystemExit(f"error: {args.web_dir or 'no --web-dir'}: not a web-pages corpus folder "
-                         f"(needs ground-truth.json; pass --web-dir or set ${WEB_PAGES_DIR_ENV})")
-    if not Path(args.model).is_dir():
-        raise SystemExit(f"error: {args.model}: no such model folder")
-    pages = training_pages(Path(args.annotations), Path(args.web_dir))
-    if not pages:
-        raise SystemExit(f"error: {args.annotations}: no training pages found in {args.web_dir}")
-    PageStructureModel.fit(pages, seed=args.seed).save(Path(args.model))
-    print(f"{Path(args.model) / PAGE_STRUCTURE_FILE}: fitted on {len(pages)} pages, "
-          f"{sum(len(m) for _, m in pages)} segments")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -12,7 +12,7 @@ import numpy as np
 
 from claimsort.corpus import group_documents
 from claimsort.labels import LABEL2ID, LABELS
-from claimsort.metrics import compute_metrics, paired_bootstrap
+from claimsort.evaluation.metrics import compute_metrics, paired_bootstrap
 
 N_ERRORS_PER_PAIR = 5
 
@@ -186,21 +186,15 @@ def compare_runs(runs: list[Path], out_dir: Path, n_resamples: int = 1000, seed:
     """Side-by-side table of evaluation folders (each with metrics.json and
     predictions.jsonl on the same segments), with paired bootstrap tests of
     each run against the first."""
-    from claimsort.corpus import DataError, iter_lines
+    from claimsort.io.errors import InputError
+    from claimsort.io.files import iter_jsonl
 
     loaded = []
     for run in runs:
         run = Path(run)
         if not (run / "metrics.json").is_file() or not (run / "predictions.jsonl").is_file():
-            raise DataError(f"{run}: not an evaluation folder (needs metrics.json and predictions.jsonl)")
-        preds = []
-        for where, line in iter_lines(run / "predictions.jsonl"):
-            if not line.strip():
-                continue
-            try:
-                preds.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise DataError(f"{where}: bad JSON ({e.msg})") from None
+            raise InputError(f"{run}: not an evaluation folder (needs metrics.json and predictions.jsonl)")
+        preds = [row for _, row in iter_jsonl(run / "predictions.jsonl")]
         loaded.append((run, json.loads((run / "metrics.json").read_text()), preds))
     ref_run, _, ref = loaded[0]
     ref_keys = [(p["doc_id"], p["sent_id"]) for p in ref]
@@ -210,10 +204,10 @@ def compare_runs(runs: list[Path], out_dir: Path, n_resamples: int = 1000, seed:
         if keys != ref_keys:
             differ = (f"{len(preds)} segments against {len(ref)}" if len(keys) != len(ref_keys) else
                       "the same number of segments, but other ones or in another order")
-            raise DataError(f"{run}: evaluated on different data than {ref_run} ({differ}); "
+            raise InputError(f"{run}: evaluated on different data than {ref_run} ({differ}); "
                             "compare runs evaluated on the same table or split")
         if [p["label"] for p in preds] != [p["label"] for p in ref]:
-            raise DataError(f"{run}: the same segments as {ref_run} but other gold labels; "
+            raise InputError(f"{run}: the same segments as {ref_run} but other gold labels; "
                             "compare runs evaluated on the same table or split")
     out_dir.mkdir(parents=True, exist_ok=True)
     y = [LABEL2ID[p["label"]] for p in loaded[0][2]]
