@@ -1,6 +1,12 @@
 """ONNX Runtime backend shared by both transformer families: export (fp32, or
 fused and int8-quantized), a cached file per weights, one CPU session builder and
-the threaded batch map."""
+the threaded batch map.
+
+Export is torch.onnx.export, fusion onnxruntime's transformer optimizer and int8
+onnxruntime's dynamic quantizer: the tools optimum-onnx itself wraps
+(ORTOptimizer, ORTQuantizer). optimum-onnx is not used because it cannot be
+installed beside this project's transformers: its newest release (0.1.0) requires
+transformers < 4.58, and claimsort runs on transformers 5."""
 from __future__ import annotations
 
 from pathlib import Path
