@@ -23,8 +23,10 @@ markdown, html), else when its source field (source_file, source, path, file,
 filename or url) ends in .md or .html, else when it sits in a `markdown` or
 `html` column; its other columns are kept on each of its rows. Standard input is
 HTML when it starts with an HTML tag, else plain text.
-Several processes: accelerate launch predict.py ... (shards chunks, one merged
-ordered output).
+Several processes: accelerate launch predict.py ... (each process reads, segments
+and classifies its own chunks; one merged ordered output). A Ray cluster:
+--engine ray [--ray-address auto] [--ray-workers N] (claimsort/batch_ray.py; --out
+may then also be a folder, written as a Parquet dataset).
 """
 import argparse
 import logging
@@ -64,14 +66,26 @@ def main(argv=None) -> int:
                         help="replace an existing output and summary, clear the .html pages of an earlier run from "
                              "the --html folder, and redo an interrupted run whose inputs changed")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--engine", choices=["local", "ray"], default="local",
+                        help="local = this process (or accelerate launch's processes); ray = a Ray cluster: "
+                             "CPU tasks read and segment, an actor pool classifies (claimsort/batch_ray.py)")
+    parser.add_argument("--ray-address", help="--engine ray: an existing cluster (auto = the one `ray start` "
+                                              "runs on this machine, or ray://HOST:10001); default: start a "
+                                              "local one")
+    parser.add_argument("--ray-workers", type=int, help="--engine ray: classifier actors, one model each "
+                                                        "(default: one per GPU, else the CPUs less one)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
     from claimsort.inference import InputError, check_outputs, output_format, predict
+
+    if args.engine == "ray":
+        return run_ray(args)
     from claimsort.models import load_classifier
 
     try:  # fail on a bad output name or chunk size, or a finished output, before loading anything
-        output_format(args.out)
+        if not (args.engine == "ray" and is_folder_output(args.out)):
+            output_format(args.out)
         if args.summary:
             output_format(args.summary)
         if args.chunk_docs < 1 or args.batch_size < 1:
@@ -111,18 +125,57 @@ def main(argv=None) -> int:
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if rank == 0:
-        for issue in stats.issues:
-            print(f"skipped: {issue}", file=sys.stderr)
-        if not stats.documents:
-            print(f"error: no document could be read: {len(stats.issues)} inputs skipped (see above); nothing "
-                  f"written to {args.out}", file=sys.stderr)
-            return 2
-        resumed = f", {stats.skipped_chunks} chunks resumed from an earlier run" if stats.skipped_chunks else ""
-        print(f"{stats.documents} documents, {stats.segments} segments -> {args.out} "
-              f"({stats.seconds:.1f} s, {stats.segments / max(stats.seconds, 1e-9):.0f} segments/s); "
-              f"{len(stats.issues)} inputs skipped{resumed}; {world_size} process(es)", file=sys.stderr)
+    return report(stats, args.out, f"{world_size} process(es)") if rank == 0 else 0
+
+
+def is_folder_output(out: str) -> bool:
+    """--engine ray writes a Parquet dataset into --out when it names a folder: one
+    that exists, or a name without a suffix."""
+    return Path(out).is_dir() or not Path(out).suffix
+
+
+def report(stats, out: str, processes: str) -> int:
+    for issue in stats.issues:
+        print(f"skipped: {issue}", file=sys.stderr)
+    if not stats.documents:
+        print(f"error: no document could be read: {len(stats.issues)} inputs skipped (see above); nothing "
+              f"written to {out}", file=sys.stderr)
+        return 2
+    resumed = f", {stats.skipped_chunks} chunks resumed from an earlier run" if stats.skipped_chunks else ""
+    print(f"{stats.documents} documents, {stats.segments} segments -> {out} "
+          f"({stats.seconds:.1f} s, {stats.segments / max(stats.seconds, 1e-9):.0f} segments/s); "
+          f"{len(stats.issues)} inputs skipped{resumed}; {processes}", file=sys.stderr)
     return 0
+
+
+def run_ray(args) -> int:
+    """--engine ray: the same output, computed on a Ray cluster (claimsort/batch_ray.py)."""
+    from claimsort.inference import InputError
+
+    if args.summary or args.html:
+        print("error: --summary and --html are not supported with --engine ray (yet); run predict.py without "
+              "--engine ray for them", file=sys.stderr)
+        return 2
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        print("error: --engine ray is one driver process; do not start it with accelerate launch", file=sys.stderr)
+        return 2
+    if args.ray_workers is not None and args.ray_workers < 1:
+        print("error: --ray-workers must be at least 1", file=sys.stderr)
+        return 2
+    from claimsort.batch_ray import predict_ray
+
+    try:
+        stats = predict_ray(args.inputs, args.model, args.out, fast=args.fast, backend=args.backend,
+                            batch_size=args.batch_size, chunk_docs=args.chunk_docs, strict=args.strict,
+                            text_column=args.text_column, id_column=args.id_column, workers=args.ray_workers,
+                            address=args.ray_address, threads=args.threads, overwrite=args.overwrite,
+                            progress=not args.no_progress,
+                            run_key={"model": str(args.model), "fast": args.fast, "backend": args.backend,
+                                     "text_column": args.text_column, "id_column": args.id_column})
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return report(stats, args.out, "ray engine")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,11 @@ then a meta file beside it, which alone marks the chunk done. A restarted run
 with the same arguments skips the chunks whose part and meta file exist (a part
 without its meta file, or a stray ``*.tmp``, is redone), and this run's parts are
 merged, in input order, into the output at the end (again via a temporary name).
-With several processes (``accelerate launch predict.py``), process r classifies
-chunks r, r+n, r+2n ... and the main process merges.
+With several processes (``accelerate launch predict.py``), a chunk is
+chunk_docs work units (text files, table records: cheap to enumerate, so every
+process lists them all), and process r reads, segments and classifies only chunks
+r, r+n, r+2n ...; the main process merges. The chunks are the same whatever the
+number of processes, so the merged output is that of a single process.
 
 The run's own output, parts folder, summary and HTML pages are never read as
 input, should they lie inside an input folder.
@@ -29,7 +32,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -67,6 +70,13 @@ class Issue:
 
     def __str__(self) -> str:
         return f"{self.source}:{self.line}: {self.message}" if self.line else f"{self.source}: {self.message}"
+
+
+# A work unit is one document-to-be, cheap to enumerate: a text file not yet read,
+# an article record parsed but not yet segmented, the rows of a segment table's
+# document. Calling it does the costly part (read, decode, segment, featurise) and
+# yields its document, or nothing when it is bad (the issue is reported).
+WorkUnit = Callable[[], Iterator[Document]]
 
 
 # --------------------------------------------------------------------------- #
@@ -276,7 +286,24 @@ def _documents_from_table(path: str, text_column: str, id_column: str | None, is
     """Article records of a .jsonl, .csv or .parquet file; a .jsonl of segment rows
     (doc_id, sent_id, text) is taken as already segmented. A bad line or row is
     reported and skipped; the rest of the file is read."""
+    for unit in _table_units(path, text_column, id_column, issues, strict):
+        yield from unit()
+
+
+def _one(doc: Document | None) -> Iterator[Document]:
+    if doc is not None:
+        yield doc
+
+
+def _table_units(path: str, text_column: str, id_column: str | None, issues, strict) -> Iterator[WorkUnit]:
+    """The work units of a table, in order: each article record parsed but not yet
+    segmented (calling the unit segments it), each document of a segment table as
+    its checked rows (nothing left to do). Parsing a line or row is cheap beside
+    segmenting and featurising its text, which is what a sharded run saves."""
     suffix = _suffix(path)
+
+    def record_unit(rec: dict, lineno: int) -> WorkUnit:
+        return lambda: _one(_record_document(rec, path, lineno, text_column, id_column, issues, strict))
     if suffix == ".jsonl":
         current: Document | None = None
         for lineno, rec in _records_from_jsonl(_iter_lines(path), path, issues, strict):
@@ -288,18 +315,16 @@ def _documents_from_table(path: str, text_column: str, id_column: str | None, is
                     continue
                 if current is None or current.doc_id != str(rec["doc_id"]):
                     if current is not None:
-                        yield current
+                        yield lambda doc=current: _one(doc)
                     current = Document(str(rec["doc_id"]), path)
                 current.segments.append(row)
                 continue
             if current is not None:
-                yield current
+                yield lambda doc=current: _one(doc)
                 current = None
-            doc = _record_document(rec, path, lineno, text_column, id_column, issues, strict)
-            if doc:
-                yield doc
+            yield record_unit(rec, lineno)
         if current is not None:
-            yield current
+            yield lambda doc=current: _one(doc)
         return
     if suffix == ".csv":
         raw = _decode_lenient(_read_bytes(path))
@@ -330,9 +355,7 @@ def _documents_from_table(path: str, text_column: str, id_column: str | None, is
                 _report(InputError(f"{path}:{start}: {len(columns) + len(rec[None])} fields, the header has "
                                    f"{len(columns)}"), issues, strict)
                 continue
-            doc = _record_document(rec, path, start, text_column, id_column, issues, strict)
-            if doc:
-                yield doc
+            yield record_unit(rec, start)
         return
     if suffix == ".parquet":
         import pyarrow as pa
@@ -349,9 +372,7 @@ def _documents_from_table(path: str, text_column: str, id_column: str | None, is
             for batch in parquet.iter_batches(batch_size=1024):
                 for rec in batch.to_pylist():
                     row_number += 1
-                    doc = _record_document(rec, path, row_number, text_column, id_column, issues, strict)
-                    if doc:
-                        yield doc
+                    yield record_unit(rec, row_number)
         except pa.ArrowException as e:
             raise InputError(f"{path}:{row_number + 1}: unreadable Parquet data ({e})") from None
         return
@@ -452,6 +473,43 @@ def document_names(paths: list[str]) -> dict[str, str]:
     return {**stems, **{p: os.path.relpath(absolute[p], root).replace(os.sep, "/") for p in clashing}}
 
 
+def documents_of_path(path: str, doc_id: str | None, issues: list[Issue], strict: bool = False,
+                      text_column: str = "text", id_column: str | None = None) -> Iterator[Document]:
+    """The documents of one input file ('-': standard input), in order; a text file's
+    doc_id is `doc_id` (see document_names). Bad input goes to `issues` (or raises
+    InputError with strict); the rest of the file is still read."""
+    try:
+        if path != "-" and not os.path.isfile(path):
+            if not os.path.lexists(path):
+                raise InputError(f"{path}: no such file")
+            if not os.path.exists(path):
+                raise InputError(f"{path}: no such file (a broken link)")
+            raise InputError(f"{path}: not a regular file")
+        suffix = _suffix(path)
+        if path == "-":
+            text = _decode(_read_bytes(path), "<stdin>")
+            yield _document_from_text(text, "html" if looks_like_html(text) else "text", "stdin", "-")
+        elif suffix in TABLE_SUFFIXES:
+            yield from _documents_from_table(path, text_column, id_column, issues, strict)
+        elif suffix in TEXT_SUFFIXES:
+            raw = _read_bytes(path)
+            fmt = TEXT_SUFFIXES[suffix]
+            text = raw.decode("utf-8", errors="replace") if fmt == "html" else _decode(raw, path)
+            yield _document_from_text(text, fmt, doc_id, path)
+        else:
+            raise InputError(f"{path}: unsupported file type (expected .txt, .md, .html, .htm, .jsonl, .csv, "
+                             ".parquet, optionally .gz)")
+    except InputError as e:
+        _report(e, issues, strict)
+    except (OSError, EOFError, zlib.error) as e:  # OSError includes gzip.BadGzipFile
+        _report_unreadable(path, e, issues, strict)
+
+
+def _report_unreadable(path: str, e: Exception, issues: list[Issue], strict: bool) -> None:
+    name = "zlib.error" if isinstance(e, zlib.error) else e.__class__.__name__
+    _report(InputError(f"{path}: unreadable ({name}: {e})"), issues, strict)
+
+
 def iter_documents(inputs: list[str], issues: list[Issue], strict: bool = False, text_column: str = "text",
                    id_column: str | None = None, exclude: list[str] = ()) -> Iterator[Document]:
     """Every document of the inputs, in order; bad input goes to `issues`
@@ -459,32 +517,29 @@ def iter_documents(inputs: list[str], issues: list[Issue], strict: bool = False,
     paths = list(_paths(inputs, exclude, issues, strict))
     names = document_names(paths)
     for path in paths:
+        yield from documents_of_path(path, names.get(path), issues, strict, text_column, id_column)
+
+
+def iter_work_units(inputs: list[str], issues: list[Issue], strict: bool = False, text_column: str = "text",
+                    id_column: str | None = None, exclude: list[str] = ()) -> Iterator[WorkUnit]:
+    """The inputs as work units (see WorkUnit), in order: one per text file, one per
+    record (or segment-table document) of a table. Calling every unit in turn gives
+    exactly iter_documents' documents and issues, in the same order. Enumerating
+    costs a listing for text files and a parse of each line or row for tables; the
+    problems met while enumerating (no matching files, a table's bad header, line or
+    row) go to `issues` at once."""
+    paths = list(_paths(inputs, exclude, issues, strict))
+    names = document_names(paths)
+    for path in paths:
+        if path == "-" or _suffix(path) not in TABLE_SUFFIXES or not os.path.isfile(path):
+            yield lambda path=path: documents_of_path(path, names.get(path), issues, strict, text_column, id_column)
+            continue
         try:
-            if path != "-" and not os.path.isfile(path):
-                if not os.path.lexists(path):
-                    raise InputError(f"{path}: no such file")
-                if not os.path.exists(path):
-                    raise InputError(f"{path}: no such file (a broken link)")
-                raise InputError(f"{path}: not a regular file")
-            suffix = _suffix(path)
-            if path == "-":
-                text = _decode(_read_bytes(path), "<stdin>")
-                yield _document_from_text(text, "html" if looks_like_html(text) else "text", "stdin", "-")
-            elif suffix in TABLE_SUFFIXES:
-                yield from _documents_from_table(path, text_column, id_column, issues, strict)
-            elif suffix in TEXT_SUFFIXES:
-                raw = _read_bytes(path)
-                fmt = TEXT_SUFFIXES[suffix]
-                text = raw.decode("utf-8", errors="replace") if fmt == "html" else _decode(raw, path)
-                yield _document_from_text(text, fmt, names[path], path)
-            else:
-                raise InputError(f"{path}: unsupported file type (expected .txt, .md, .html, .htm, .jsonl, .csv, "
-                                 ".parquet, optionally .gz)")
+            yield from _table_units(path, text_column, id_column, issues, strict)
         except InputError as e:
             _report(e, issues, strict)
-        except (OSError, EOFError, zlib.error) as e:  # OSError includes gzip.BadGzipFile
-            name = "zlib.error" if isinstance(e, zlib.error) else e.__class__.__name__
-            _report(InputError(f"{path}: unreadable ({name}: {e})"), issues, strict)
+        except (OSError, EOFError, zlib.error) as e:
+            _report_unreadable(path, e, issues, strict)
 
 
 # --------------------------------------------------------------------------- #
@@ -638,6 +693,35 @@ def _read_meta(meta: Path) -> dict | None:
         return None
 
 
+def open_parts_dir(parts_dir: Path, key: str, identity: list, overwrite: bool) -> bool:
+    """Make or reuse a run's parts folder; True when an interrupted run resumes. Its
+    RUN file holds the run's key (its arguments) and its inputs' identity: a folder
+    left by other arguments, or by inputs that changed since, is refused (or, with
+    overwrite, cleared), so parts of different runs never mix."""
+    key_file = parts_dir / "RUN"
+    earlier = _read_meta(key_file) if key_file.exists() else None
+    if key_file.exists() and (not isinstance(earlier, dict) or earlier.get("key") != key):
+        if not overwrite:
+            raise InputError(f"{parts_dir}: left by a run with other arguments; delete it to start afresh "
+                             "(or pass --overwrite)")
+        shutil.rmtree(parts_dir)
+    elif earlier is not None and earlier.get("inputs") != identity:
+        then, now = {tuple(x) for x in earlier.get("inputs") or []}, {tuple(x) for x in identity}
+        changed = sorted({x[0] for x in then ^ now})
+        if not overwrite:
+            raise InputError(f"{parts_dir}: the input {changed[0] if changed else '?'} changed since the "
+                             f"interrupted run ({len(changed)} input(s) changed, added or removed); its parts "
+                             "would mix old and new text: pass --overwrite to redo the run, or delete the "
+                             "parts folder")
+        shutil.rmtree(parts_dir)
+    resuming = key_file.exists()
+    parts_dir.parent.mkdir(parents=True, exist_ok=True)
+    parts_dir.mkdir(exist_ok=True)
+    if not resuming:
+        _write_atomic(key_file, lambda f: json.dump({"key": key, "inputs": identity}, f))
+    return resuming
+
+
 def classify_documents(classifier, docs: list[Document], batch_size: int = 32) -> np.ndarray:
     """Label probabilities of every segment of `docs`, in order: the classifier's,
     with, for HTML pages when the model folder has a page-structure model, the
@@ -655,6 +739,34 @@ def classify_documents(classifier, docs: list[Document], batch_size: int = 32) -
                                      LABELS.index("boilerplate"))
         k += n
     return proba
+
+
+def rows_for_document(doc: Document, proba: np.ndarray) -> list[dict]:
+    """The output rows of one document, given its segments' label probabilities (in
+    order): what every engine writes (predict.py's chunks, the Ray actors)."""
+    rows = []
+    for seg, p in zip(doc.segments, proba, strict=True):
+        row = {"doc_id": doc.doc_id, "sent_id": seg["sent_id"], "text": seg["text"],
+               "label": LABELS[int(p.argmax())],
+               **{name: round(float(v), 5) for name, v in zip(PROBA_KEYS, p)},
+               "source_file": doc.source}
+        if "label" in seg and seg["label"] is not None:
+            row["gold_label"] = seg["label"]
+        # the input's other columns: a segment row's own, an article record's
+        row.update(extra_columns(seg, {"doc_id", "sent_id", "text", "label"}) or doc.extra)
+        rows.append(row)
+    return rows
+
+
+def rows_for_documents(docs: list[Document], proba: np.ndarray) -> list[list[dict]]:
+    """rows_for_document of each of `docs`, whose segments' probabilities are the
+    consecutive rows of `proba` (classify_documents' result)."""
+    out, k = [], 0
+    for doc in docs:
+        n = len(doc.segments)
+        out.append(rows_for_document(doc, proba[k:k + n]))
+        k += n
+    return out
 
 
 def document_from_text(text: str, fmt: str, doc_id: str = "article", source: str = "-") -> Document:
@@ -688,32 +800,12 @@ def predict(inputs: list[str], classifier, out: str, *, chunk_docs: int = 64, ba
     exclude = [str(out_path), str(parts_dir), *([summary] if summary else []), *([html_dir] if html_dir else [])]
     key = _run_key({"inputs": inputs, **(run_key or {})})
     identity = input_identity([p for item in inputs for p in _expand_one(item, exclude)])
-    key_file = parts_dir / "RUN"
     if rank == 0:
-        earlier = _read_meta(key_file) if key_file.exists() else None
-        if key_file.exists() and (not isinstance(earlier, dict) or earlier.get("key") != key):
-            if not overwrite:
-                raise InputError(f"{parts_dir}: left by a run with other arguments; delete it to start afresh "
-                                 "(or pass --overwrite)")
-            shutil.rmtree(parts_dir)
-        elif earlier is not None and earlier.get("inputs") != identity:
-            then, now = {tuple(x) for x in earlier.get("inputs") or []}, {tuple(x) for x in identity}
-            changed = sorted({x[0] for x in then ^ now})
-            if not overwrite:
-                raise InputError(f"{parts_dir}: the input {changed[0] if changed else '?'} changed since the "
-                                 f"interrupted run ({len(changed)} input(s) changed, added or removed); its parts "
-                                 "would mix old and new text: pass --overwrite to redo the run, or delete the "
-                                 "parts folder")
-            shutil.rmtree(parts_dir)
-        resuming = key_file.exists()
-        out_path.parent.mkdir(parents=True, exist_ok=True)
+        resuming = open_parts_dir(parts_dir, key, identity, overwrite)
         if summary:
             Path(summary).parent.mkdir(parents=True, exist_ok=True)
-        parts_dir.mkdir(exist_ok=True)
-        if not resuming:
-            _write_atomic(key_file, lambda f: json.dump({"key": key, "inputs": identity}, f))
-            if html_dir and overwrite and Path(html_dir).is_dir():
-                _clear_pages(Path(html_dir))
+        if not resuming and html_dir and overwrite and Path(html_dir).is_dir():
+            _clear_pages(Path(html_dir))
     barrier()
     if html_dir:
         Path(html_dir).mkdir(parents=True, exist_ok=True)
@@ -723,32 +815,48 @@ def predict(inputs: list[str], classifier, out: str, *, chunk_docs: int = 64, ba
     issues: list[Issue] = []
     bar = tqdm(desc="predict", unit="doc", disable=not progress or rank != 0, dynamic_ncols=True)
 
-    def chunks() -> Iterator[tuple[int, list[Document], list[Issue]]]:
-        chunk: list[Document] = []
-        index = 0
-        for doc in iter_documents(inputs, issues, strict, text_column, id_column, exclude):
-            chunk.append(doc)
-            if len(chunk) == chunk_docs:
-                yield index, chunk, issues[:]
-                issues.clear()
-                chunk, index = [], index + 1
-        if chunk or issues:
-            yield index, chunk, issues[:]
-            issues.clear()
-
     def part_paths(index: int) -> tuple[Path, Path, Path]:
         return (parts_dir / f"part-{index:06d}.jsonl", parts_dir / f"part-{index:06d}.json",
                 parts_dir / f"summary-{index:06d}.jsonl")
 
-    n_chunks = 0
-    for index, docs, chunk_issues in chunks():
-        n_chunks = index + 1
-        part, meta, summary_part = part_paths(index)
-        if index % world_size != rank:
-            continue
+    def finished(index: int) -> dict | None:
         # A chunk is done only when its meta file exists (written last); a part
         # without one, or a stray *.tmp, is the trace of a kill and is redone.
-        done = _read_meta(meta) if part.exists() else None
+        part, meta, _ = part_paths(index)
+        return _read_meta(meta) if part.exists() else None
+
+    def chunks() -> Iterator[tuple[int, bool, dict | None, list[Document], list[Issue]]]:
+        """(index, mine, done meta, documents, issues) of each chunk of chunk_docs work
+        units. Every process enumerates the same units (cheap), but reads, decodes and
+        segments only those of its own chunks (r, r+n, r+2n ...) that are not done:
+        sharding the reading, not only the classifying. A chunk's issues are those met
+        while it was being filled, so each is counted once, by the chunk's owner."""
+        index, taken, docs = 0, 0, []
+        mine, done = rank == 0, None
+        for unit in iter_work_units(inputs, issues, strict, text_column, id_column, exclude):
+            if taken == 0:
+                mine = index % world_size == rank
+                done = finished(index) if mine else None
+            if mine and done is None:
+                docs.extend(unit())
+            taken += 1
+            if taken == chunk_docs:
+                yield index, mine, done, docs, issues[:]
+                issues.clear()
+                index, taken, docs = index + 1, 0, []
+        if taken or issues:
+            if taken == 0:
+                mine = index % world_size == rank
+                done = finished(index) if mine else None
+            yield index, mine, done, docs, issues[:]
+            issues.clear()
+
+    n_chunks = 0
+    for index, mine, done, docs, chunk_issues in chunks():
+        n_chunks = index + 1
+        part, meta, summary_part = part_paths(index)
+        if not mine:
+            continue
         if done is not None:
             stats.skipped_chunks += 1
             stats.issues.extend(Issue(**i) for i in done["issues"])
@@ -756,24 +864,7 @@ def predict(inputs: list[str], classifier, out: str, *, chunk_docs: int = 64, ba
             stats.segments += done["segments"]
             bar.update(done["documents"])
             continue
-        proba = classify_documents(classifier, docs, batch_size)
-        rows_by_doc = []
-        k = 0
-        for doc in docs:
-            rows = []
-            for seg in doc.segments:
-                p = proba[k]
-                k += 1
-                row = {"doc_id": doc.doc_id, "sent_id": seg["sent_id"], "text": seg["text"],
-                       "label": LABELS[int(p.argmax())],
-                       **{name: round(float(v), 5) for name, v in zip(PROBA_KEYS, p)},
-                       "source_file": doc.source}
-                if "label" in seg and seg["label"] is not None:
-                    row["gold_label"] = seg["label"]
-                # the input's other columns: a segment row's own, an article record's
-                row.update(extra_columns(seg, {"doc_id", "sent_id", "text", "label"}) or doc.extra)
-                rows.append(row)
-            rows_by_doc.append(rows)
+        rows_by_doc = rows_for_documents(docs, classify_documents(classifier, docs, batch_size))
         _write_atomic(part, lambda f: f.writelines(json.dumps(r, ensure_ascii=False) + "\n"
                                                    for rows in rows_by_doc for r in rows))
         if summary:
