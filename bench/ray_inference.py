@@ -42,6 +42,22 @@ from pathlib import Path
 
 from _common import RESULTS, ROOT, group_documents, markdown_table, read_written, write_result
 
+SCALING = """**How the design scales to N machines, and where it stops.** The costly work scales out: read/segment
+tasks run on every node's CPUs and each node adds classifier actors (one model each, a GPU each where there are
+GPUs), and Ray Data streams with backpressure, so a node's memory is bounded by its object-store budget, not by the
+input. What does not scale out is the driver, one process on one machine: (1) it lists every input file
+(expand_inputs, document_names, one stat each for the resume check) and holds the list, so millions of small files
+cost minutes and memory before the first task starts; (2) every output row comes back to it over the network and it
+alone writes the parts, so the output rate is capped by one process encoding JSON and one disk (around what one
+core writes, tens of thousands of rows/s); (3) the final merge is a single sequential writer that reads every part
+again (with `--out FOLDER` one Parquet file per input file, still written by the driver); (4) pickled documents and
+output rows pass through the object store, which spills to disk when the classifiers fall behind the readers.
+Granularity is the input file: one huge table is read by one task and is redone from its start after a crash.
+Beyond that the next steps would be actors writing their rows straight to shared storage (the driver collecting
+only the per-file metas), tables split by Parquet row group or byte range, and no merge (the folder output).
+Under accelerate launch every process still enumerates every work unit (a listing, and a parse of each table line
+or row, not its segmenting): with many processes over segment tables, which need no segmenting, that repeated parse
+is what stops the reading from scaling."""
 SUMMARY = re.compile(r"(\d+) documents, (\d+) segments -> .* \(([\d.]+) s, ")
 
 
@@ -198,6 +214,7 @@ def main(argv=None) -> int:
              f"Reading + segmenting: CPU time inside claimsort.inference._read_bytes and _document_from_text "
              f"(bench/_reading_probe.py), summed over both processes, per distinct document; outputs of before and "
              f"after byte-identical: {'yes' if results['sharding']['outputs_identical'] else 'NO'}."]
+    notes += ["", SCALING]
     write_result("ray_inference", "The Ray engine, and the sharded reading of accelerate launch", table, notes,
                  reproduce=f"python bench/ray_inference.py --model {args.model} --docs {args.docs}")
     return 0

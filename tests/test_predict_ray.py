@@ -143,3 +143,13 @@ def test_a_rerun_after_an_interruption_redoes_only_unfinished_files(ray_cluster,
     assert stats.skipped_chunks == 3  # three input files not read again
     assert_same_output(read_jsonl(out), single_process[0])
 
+
+
+def test_strict_makes_a_bad_input_fatal(ray_cluster, smoke_model, inputs, tmp_path):
+    from claimsort.inference import InputError
+
+    first_bad = r"bad\.txt:1: not valid UTF-8|empty\.md: empty document|records\.jsonl:2|table\.parquet:2"
+    with pytest.raises(InputError, match=first_bad):  # the first the driver receives, whichever file it is in
+        batch_ray.predict_ray([str(inputs)], str(smoke_model), str(tmp_path / "ray.jsonl"), workers=2, strict=True,
+                              progress=False)
+    assert not (tmp_path / "ray.jsonl").exists()
