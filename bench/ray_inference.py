@@ -189,7 +189,7 @@ def main(argv=None) -> int:
     (RESULTS / "ray_inference.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     table = markdown_table(
         ["path (whole process)", "wall s", "segments/s (wall)", "run s", "segments/s (run)", "same rows, labels",
-         "max |Δp|"],
+         "max Δp"],
         [[r["path"], f"{r['wall_s']:.1f}", f"{r['segments_per_s_wall']:,.0f}", f"{r['run_s']:.1f}",
           f"{r['segments_per_s_run']:,.0f}", {True: "yes", False: "NO"}.get(r.get("same_rows_and_labels"), "(ref)"),
           f"{r['max_probability_difference']:.0e}" if "max_probability_difference" in r else ""] for r in rows])
@@ -207,14 +207,16 @@ def main(argv=None) -> int:
              "and its workers, each loading the model); run: predict.py's own figure, from the first input read "
              "to the output written (for Ray: listing, the Ray Data pipeline, merge). Ray's CPU workers each run "
              "one model with one thread; predict.py's single process uses the ONNX Runtime default. "
-             "max |Δp|: largest difference of a probability from (a), row by row.",
+             "max Δp: largest difference of a probability from (a), row by row.",
              "",
              table2,
              "",
              f"Reading + segmenting: CPU time inside claimsort.inference._read_bytes and _document_from_text "
              f"(bench/_reading_probe.py), summed over both processes, per distinct document; outputs of before and "
              f"after byte-identical: {'yes' if results['sharding']['outputs_identical'] else 'NO'}."]
-    notes += ["", SCALING]
+    notes += ["", "With N CPU workers on a machine without N + 1 free cores, the workers compete with one another, "
+              "the read tasks, the driver and Ray's daemons: a worker pays off when it has a core (or a GPU) to "
+              "itself.", "", SCALING]
     write_result("ray_inference", "The Ray engine, and the sharded reading of accelerate launch", table, notes,
                  reproduce=f"python bench/ray_inference.py --model {args.model} --docs {args.docs}")
     return 0

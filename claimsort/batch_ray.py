@@ -181,9 +181,10 @@ def predict_ray(inputs: list[str], model: str, out: str, *, fast: str = "none", 
                 threads: int | None = None, overwrite: bool = False, progress: bool = True,
                 run_key: dict | None = None) -> PredictStats:
     """predict.py's output for `inputs`, computed on a Ray cluster (see the module's
-    docstring). `out`: a .jsonl, .csv or .parquet file, or a folder (any other
-    name): a Parquet dataset, one file per input file with rows (part-NNNNNNN.parquet,
-    in input order, all with the same columns). `workers`: classifier actors
+    docstring). `out`: a .jsonl, .csv or .parquet file, or a folder (one that
+    exists, or a name without a suffix): a Parquet dataset, one file per input file
+    with rows (part-NNNNNNN.parquet, numbered in input order, all with the same
+    columns). `workers`: classifier actors
     (default: one per GPU, else the cluster's CPUs less one); `chunk_docs`: documents
     per classifier call."""
     start = time.perf_counter()
