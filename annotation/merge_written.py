@@ -8,7 +8,8 @@ doc_id, sent_id, label, the writer's label, reason) replace the writer's label.
 import json
 from pathlib import Path
 
-from claimsort.corpus import assign_splits, validate_row, write_segment_table  # noqa: E402
+from claimsort.corpus import assign_splits, write_segment_table
+from claimsort.io.rows import validate_row  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FIELDS = ("doc_id", "sent_id", "text", "label", "outlet", "genre", "topic")

@@ -10,7 +10,7 @@ results file present (so a partial run with --only keeps the other sections).
 --quick uses small sizes, to check the scripts end to end (numbers not meant for
 BENCHMARKS.md: combine with --results-dir / --benchmarks-md elsewhere).
 Names: segmenters, segmentation_throughput, document_inference, seed_article,
-inference_throughput, memory, boilerplate_removal, page_structure_cv,
+inference_throughput, memory, ray_inference, boilerplate_removal, page_structure_cv,
 training_throughput. The results that need several trained models
 (model_comparison, learning_curve, error_analysis) come from their own scripts.
 """
@@ -28,7 +28,7 @@ from _common import ROOT, SHARED_CORPORA, machine_line, write_result  # noqa: E4
 
 BENCH = ROOT / "bench"
 ORDER = ["segmenters", "segmentation_throughput", "document_inference", "seed_article", "inference_throughput",
-         "memory", "boilerplate_removal", "page_structure_cv", "training_throughput"]
+         "memory", "ray_inference", "boilerplate_removal", "page_structure_cv", "training_throughput"]
 
 INTRO = """# Benchmarks
 
@@ -55,6 +55,10 @@ PURPOSE = {
                             "default, and in PyTorch), on the same model and segments.",
     "memory": "predict.py streams its input in chunks of documents, so its memory should not grow with "
               "the input: peak RSS on a small and a 20x larger input.",
+    "ray_inference": "predict.py --engine ray (Ray Data: CPU read/segment tasks, an actor pool of classifiers) "
+                     "against predict.py on the same distinct documents, and the CPU time spent reading and "
+                     "segmenting under accelerate launch before and after each process reads only its own "
+                     "chunks.",
     "boilerplate_removal": "Dropping the segments predict.py labels boilerplate as a main-text extractor "
                            "(the sentence model with the page-structure model, and the sentence model alone), "
                            "against trafilatura and against keeping all visible text, on real news pages "
@@ -142,6 +146,7 @@ def main(argv=None) -> int:
         "seed_article": ["--model", args.model],
         "inference_throughput": ["--model", args.baseline, "--threads", t] + (["--n", "300"] if q else []),
         "memory": ["--model", args.model, "--threads", t] + (["--sizes", "2000", "20000"] if q else []),
+        "ray_inference": ["--model", args.model] + (["--docs", "60"] if q else []),
         "boilerplate_removal": ["--model", args.model, "--threads", t, "--web-dir", args.web_dir]
                                + (["--limit", "10"] if q else []),
         "page_structure_cv": ["--web-dir", args.web_dir] + (["--folds", "2"] if q else []),

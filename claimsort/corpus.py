@@ -32,38 +32,13 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from claimsort.io.errors import InputError
+from claimsort.io.rows import validate_row
 from claimsort.io.files import iter_jsonl, read_page, write_atomic
 from claimsort.labels import LABELS
 from claimsort.text.overlap import normalise
 
-REQUIRED_FIELDS = ("doc_id", "sent_id", "text")
 SOURCES = ("written", "ptc", "web", "newsdiscourse", "basil")
 SPLITS = ("train", "dev", "test")
-
-
-# --------------------------------------------------------------------------- #
-# Segment tables
-# --------------------------------------------------------------------------- #
-def validate_row(row: object, where: str, require_label: bool) -> dict:
-    """Check one parsed row; `where` is "file:line" for the error message."""
-    if not isinstance(row, dict):
-        raise InputError(f"{where}: expected a JSON object, got {type(row).__name__}")
-    for field in REQUIRED_FIELDS:
-        if field not in row:
-            raise InputError(f"{where}: missing field {field!r}")
-    if not isinstance(row["doc_id"], str) or not row["doc_id"]:
-        raise InputError(f"{where}: 'doc_id' must be a non-empty string, got {row['doc_id']!r}")
-    if isinstance(row["sent_id"], bool) or not isinstance(row["sent_id"], int):
-        raise InputError(f"{where}: 'sent_id' must be an integer, got {row['sent_id']!r}")
-    if not isinstance(row["text"], str) or not row["text"].strip():
-        raise InputError(f"{where}: empty text")
-    label = row.get("label")
-    if label is None:
-        if require_label:
-            raise InputError(f"{where}: missing field 'label'")
-    elif label not in LABELS:
-        raise InputError(f"{where}: unknown label {label!r} (expected one of {', '.join(LABELS)})")
-    return row
 
 
 def iter_segment_table(path: str | Path, require_label: bool = False) -> Iterator[dict]:

@@ -60,7 +60,7 @@ class DocumentClassificationPipeline(Pipeline):
         return preprocess, forward, {}
 
     def preprocess(self, article: str, format: str = "auto"):
-        from claimsort.inference import document_from_text
+        from claimsort.io.documents import document_from_text
 
         if not isinstance(article, str):
             raise TypeError(f"{TASK}: expected the article as a string, got {type(article).__name__}")
@@ -70,7 +70,7 @@ class DocumentClassificationPipeline(Pipeline):
         return {"document": document_from_text(article, fmt)}
 
     def _forward(self, model_inputs, batch_size: int = 32):
-        from claimsort.inference import classify_documents
+        from claimsort.modeling.classify import classify_documents
 
         doc = model_inputs["document"]
         return {"document": doc, "proba": classify_documents(self.classifier, [doc], batch_size)}

@@ -762,3 +762,37 @@ def test_repeated_segments_are_classified_once_with_the_same_result(tiny_transfo
 
         texts, pairs = build_inputs(docs, context, clf.context_window, clf.context_chars)
         assert sum(rows_computed) == len(set(zip(texts, pairs))) < 21
+
+
+def test_each_process_reads_and_segments_only_its_own_chunks(model, tmp_path, monkeypatch):
+    """accelerate launch's processes, played in turn in this process: process 1 of 2
+    segments only the documents of its chunks (1, 3, ...), a bad line of a table
+    counts once, and process 0's merge is the single-process output, byte for byte."""
+    import claimsort.io.documents as documents
+    from claimsort.batch import predict
+    from claimsort.modeling.loading import load_classifier
+
+    src = tmp_path / "in"
+    for i in range(7):
+        write(src / f"doc{i}.txt", article(i))
+    write(src / "records.jsonl", '{"id": "r1", "text": "The ministry said so."}\n{bad\n'
+                                 '{"id": "r2", "text": "Critics doubted it."}\n')
+    clf = load_classifier(model)
+    single = tmp_path / "single.jsonl"
+    predict([str(src)], clf, str(single), chunk_docs=2, progress=False)
+    segmented = []
+    real = documents._document_from_text
+    monkeypatch.setattr(documents, "_document_from_text",
+                        lambda text, fmt, doc_id, source, line=None: segmented.append(doc_id) or
+                        real(text, fmt, doc_id, source, line))
+    sharded = tmp_path / "sharded.jsonl"
+    (tmp_path / "sharded.jsonl.parts").mkdir()  # made by process 0 before the barrier process 1 waits at
+    predict([str(src)], clf, str(sharded), chunk_docs=2, progress=False, rank=1, world_size=2)
+    # units: doc0..doc6, r1, (bad line), r2 -> chunks of 2: [doc0 doc1] [doc2 doc3] [doc4 doc5] [doc6 r1] [r2]
+    assert segmented == ["doc2", "doc3", "doc6", "r1"]
+    segmented.clear()
+    stats = predict([str(src)], clf, str(sharded), chunk_docs=2, progress=False, rank=0, world_size=2)
+    assert segmented == ["doc0", "doc1", "doc4", "doc5", "r2"]
+    assert sharded.read_bytes() == single.read_bytes()
+    assert [str(i) for i in stats.issues] == [f"{src / 'records.jsonl'}:2: bad JSON at column 2 (Expecting "
+                                              "property name enclosed in double quotes)"]

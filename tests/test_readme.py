@@ -23,6 +23,9 @@ NOT_RUN_HERE = {
     "--nnodes 2": "needs two machines",
     "--nproc_per_node 2": "two CPU processes: test_training.test_two_process_data_parallel_training_on_cpu",
     "claimsort hub push": "needs a Hub account and network (test_models covers its refusals)",
+    "--ray-address auto": "needs a cluster started with `ray start` (machine-wide daemons that outlive the test; "
+                          "the same code runs on a local cluster in test_predict_ray and the README's local "
+                          "--engine ray command)",
 }
 
 

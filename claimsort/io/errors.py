@@ -19,3 +19,17 @@ class Issue:
 
     def __str__(self) -> str:
         return f"{self.source}:{self.line}: {self.message}" if self.line else f"{self.source}: {self.message}"
+
+
+def report(error: InputError, issues: list[Issue], strict: bool) -> None:
+    """Record a bad input in `issues` (its file and line parsed from the message), or,
+    with strict, raise it."""
+    if strict:
+        raise error
+    text = str(error)
+    source, _, rest = text.partition(": ")
+    src, _, line = source.rpartition(":")
+    if line.isdigit():
+        issues.append(Issue(src, int(line), rest))
+    else:
+        issues.append(Issue(source, None, rest))

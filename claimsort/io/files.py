@@ -30,7 +30,6 @@ def iter_lines(path: str | Path) -> Iterator[tuple[str, str]]:
                                 "save the file as UTF-8") from None
 
 
-
 def iter_jsonl(path: str | Path) -> Iterator[tuple[str, object]]:
     """("file:line", parsed value) of every non-blank line of a JSONL file; bad JSON is
     an InputError naming the file and line."""
@@ -66,7 +65,6 @@ def read_page(path: Path) -> str:
     if path.suffix == ".gz":
         raw = gzip.decompress(raw)
     return raw.decode("utf-8", errors="replace")
-
 
 
 def write_atomic(path: str | Path, write: Callable, binary: bool = False) -> None:

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, reports, comparison of runs."""

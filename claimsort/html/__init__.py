@@ -1,0 +1,1 @@
+"""HTML pages: the page-structure model (markup features, the model, its combination)."""

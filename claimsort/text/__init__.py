@@ -1,0 +1,1 @@
+"""Text: segmentation and text overlap."""
