@@ -7,19 +7,19 @@ holds the whole input):
    the run's own files passed by, "no matching files" reported) and makes the list
    a Ray dataset, one row per file (``ray.data.from_items``).
 2. CPU tasks (``map_batches`` with a function) read each file with predict.py's
-   own reader (``inference.documents_of_path``: text, Markdown, HTML, gzip, JSONL /
+   own reader (``io.documents.documents_of_path``: text, Markdown, HTML, gzip, JSONL /
    CSV / Parquet tables), segment and featurise it, and emit one row per document
    (its file's number, its place in the file, the pickled Document, the issues met
    before it), then one closing row per file.
 3. An actor pool (``map_batches`` with a class, ``ActorPoolStrategy``): one model
-   per actor, loaded once (``models.load_classifier``, the fast paths of
+   per actor, loaded once (``modeling.loading.load_classifier``, the fast paths of
    predict.py), a GPU per actor where the cluster has GPUs, else CPU actors;
-   ``inference.classify_documents`` and ``inference.rows_for_document`` make the
+   ``modeling.classify.classify_documents`` and ``io.tables.rows_for_document`` make the
    output rows, as predict.py does.
 4. The driver streams the results (a batch at a time) into ``<out>.parts/``: the
    rows of each input file, per batch, in a file written atomically; when all of an
    input file's rows are in, a meta file (written last) marks the file done. At the
-   end ``inference.merge_parts`` concatenates the parts in input order, so the
+   end ``io.tables.merge_parts`` concatenates the parts in input order, so the
    output is ordered however Ray scheduled the work.
 
 Why not ``read_binary_files`` and ``write_parquet``: a missing file, a broken link
