@@ -35,7 +35,7 @@ def agreement(a: list[str], b: list[str]) -> dict:
 def main():
     result = {"ptc_and_web": {}, "written": None}
     pooled = {"blind": ([], []), "all": ([], [])}
-    for p2 in sorted(RAW.glob("b*.p2.tsv")):
+    for p2 in sorted(RAW.glob("b*.p2.tsv"), key=lambda p: int(p.name[1:].split(".")[0])):  # b03 before b101
         batch = p2.name.split(".")[0]
         first, second = read_labels(RAW / f"{batch}.p1.tsv"), read_labels(p2)
         keys = sorted(first)

@@ -129,9 +129,10 @@ def overlap_groups(docs: dict[str, list[str]]) -> dict[str, str]:
     return {d: find(d) for d in docs}
 
 
-# Splits already published stay as they are (those of batches b00-b45, released
-# with the first corpus): a document annotated later joins the split of a published
-# document it overlaps, else its group is split anew (seeded).
+# Splits already published stay as they are: every document of the committed
+# stand-off files keeps its split; a document annotated later joins the split of a
+# published document it overlaps, else its group is split anew (seeded, over the
+# new groups only, so that adding documents never moves a published one).
 FIXED_SPLITS: dict[str, str] = {}
 
 
@@ -180,8 +181,7 @@ def main(argv=None) -> int:
         if (args.out / name).is_file():
             for line in (args.out / name).read_text(encoding="utf-8").splitlines():
                 rec = json.loads(line)
-                if batch_of.get(rec["doc_id"], 0) < FIRST_GLUED_BATCH:
-                    FIXED_SPLITS[rec["doc_id"]] = rec["split"]
+                FIXED_SPLITS[rec["doc_id"]] = rec["split"]
     by_doc: dict[str, dict[int, str]] = {}
     for (doc_id, sent_id), label in labels.items():
         by_doc.setdefault(doc_id, {})[sent_id] = label
