@@ -4,7 +4,7 @@ import json
 import pytest
 from conftest import ROOT
 
-from claimsort.corpus import CorpusPaths, build_corpus, build_ptc, check_splits, load_segment_table, read_segment_table
+from claimsort.corpus import CorpusPaths, build_corpus, build_ptc, check_splits, read_segment_table
 from claimsort.io.errors import InputError
 from claimsort.labels import LABELS
 
@@ -20,9 +20,9 @@ def row(**kw):
     return json.dumps({**GOOD, **kw})
 
 
-def test_loads_a_valid_table_as_dataset_and_keeps_extra_keys(tmp_path):
+def test_reads_a_valid_table_and_keeps_extra_keys(tmp_path):
     path = write_lines(tmp_path / "t.jsonl", [row(outlet="X"), row(sent_id=1, label="boilerplate")])
-    ds = load_segment_table(path)
+    ds = read_segment_table(path, require_label=True)
     assert len(ds) == 2
     assert ds[0]["outlet"] == "X"
     assert ds[1]["label"] == "boilerplate"

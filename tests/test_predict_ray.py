@@ -1,5 +1,6 @@
 """predict.py --engine ray (claimsort/batch_ray.py) on a local Ray cluster of two
-worker processes on this machine (loopback, no dashboard): the same rows, labels,
+worker processes on this machine (no dashboard; Ray binds its daemons to this
+machine's own address, never contacting another): the same rows, labels,
 probabilities (to 1e-5) and order as predict.py in one process, on a mixed folder
 with bad files; the same when a classifier actor dies mid-run; a rerun after an
 interruption redoes only the unfinished input files."""
@@ -60,8 +61,7 @@ def ray_cluster(tmp_path_factory):
     armed = tmp_path_factory.mktemp("crash") / "crash-armed"
     runtime_env = batch_ray._runtime_env(None, 1)
     runtime_env["env_vars"][batch_ray.CRASH_ONCE_ENV] = str(armed)
-    ray.init(num_cpus=2, include_dashboard=False, runtime_env=runtime_env, logging_level="WARNING",
-             _node_ip_address="127.0.0.1")
+    ray.init(num_cpus=2, include_dashboard=False, runtime_env=runtime_env, logging_level="WARNING")
     yield armed
     ray.shutdown()
 

@@ -132,14 +132,14 @@ def is_folder_output(out: str) -> bool:
     return Path(out).is_dir() or not Path(out).suffix
 
 
-def report(stats, out: str, processes: str) -> int:
+def report(stats, out: str, processes: str, resumed_what: str = "chunks") -> int:
     for issue in stats.issues:
         print(f"skipped: {issue}", file=sys.stderr)
     if not stats.documents:
         print(f"error: no document could be read: {len(stats.issues)} inputs skipped (see above); nothing "
               f"written to {out}", file=sys.stderr)
         return 2
-    resumed = f", {stats.skipped_chunks} chunks resumed from an earlier run" if stats.skipped_chunks else ""
+    resumed = f", {stats.skipped_chunks} {resumed_what} resumed from an earlier run" if stats.skipped_chunks else ""
     print(f"{stats.documents} documents, {stats.segments} segments -> {out} "
           f"({stats.seconds:.1f} s, {stats.segments / max(stats.seconds, 1e-9):.0f} segments/s); "
           f"{len(stats.issues)} inputs skipped{resumed}; {processes}", file=sys.stderr)
@@ -173,7 +173,7 @@ def run_ray(args) -> int:
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    return report(stats, args.out, "ray engine")
+    return report(stats, args.out, "ray engine", resumed_what="input files")
 
 
 if __name__ == "__main__":
