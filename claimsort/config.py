@@ -271,7 +271,7 @@ def _merge(schema: DictConfig, piece: DictConfig, where: str, key: str | None = 
         raise InputError(f"{where}: {_message(e, key)}") from None
 
 
-def _check_trainer(block: dict, where: str) -> dict:
+def _check_trainer(block: dict) -> dict:
     """training.trainer against transformers.TrainingArguments: every key one of its
     fields, numbers as numbers (a YAML `5e-5` string becomes a float)."""
     from transformers import TrainingArguments
@@ -281,7 +281,7 @@ def _check_trainer(block: dict, where: str) -> dict:
     for key, value in block.items():
         full = f"training.trainer.{key}"
         if key not in hints:
-            raise InputError(f"{where}: unknown config key {full!r} (not a transformers.TrainingArguments field)")
+            raise InputError(f"unknown config key {full!r} (not a transformers.TrainingArguments field)")
         hint = hints[key]
         options = set(typing.get_args(hint)) or {hint}
         if value is None and type(None) in options:
@@ -292,14 +292,13 @@ def _check_trainer(block: dict, where: str) -> dict:
             try:
                 number = float(value)
             except (TypeError, ValueError):
-                raise InputError(f"{where}: config key {full!r}: expected {numeric[-1].__name__}, "
-                                 f"got {value!r}") from None
+                raise InputError(f"config key {full!r}: expected {numeric[-1].__name__}, got {value!r}") from None
             if float not in options and not number.is_integer():
-                raise InputError(f"{where}: config key {full!r}: expected int, got {value!r}")
+                raise InputError(f"config key {full!r}: expected int, got {value!r}")
             checked[key] = number if float in options and not (int in options and number.is_integer()
                                                                  and not isinstance(value, float)) else int(number)
         elif bool in options and not isinstance(value, bool):
-            raise InputError(f"{where}: config key {full!r}: expected bool, got {value!r}")
+            raise InputError(f"config key {full!r}: expected bool, got {value!r}")
         else:
             checked[key] = value
     return checked
@@ -337,7 +336,7 @@ def load_config(path: str | Path, overrides: list[str] = (), check_paths: bool =
         if source not in SOURCES:
             raise InputError(f"config key 'data.sources': {source!r} is not one of {list(SOURCES)}")
     if run.model.family in ("document", "transformer"):
-        run.training.trainer = _check_trainer(dict(run.training.trainer), str(path))
+        run.training.trainer = _check_trainer(dict(run.training.trainer))
     if check_paths:
         written = root / run.data.written
         if not written.is_file():

@@ -114,7 +114,7 @@ def test_a_model_fitted_on_other_features_is_refused_with_a_clear_error(tmp_path
 
     stale = LogisticRegression().fit(np.eye(4)[:, :3].repeat(3, axis=0), [0, 1, 0, 1] * 3)
     PageStructureModel(stale).save(tmp_path)
-    with pytest.raises(InputError, match=r"page_structure\.npz: fitted on 3 features.*python -m claimsort\.pagestructure"):
+    with pytest.raises(InputError, match=r"page_structure\.npz: fitted on 3 features.*claimsort page-structure"):
         PageStructureModel.load(tmp_path)
     # predict.py says so in one line, before loading or exporting anything
     run = subprocess.run([sys.executable, "predict.py", "README.md", "--model", str(tmp_path), "--out",

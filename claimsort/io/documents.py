@@ -150,7 +150,7 @@ def _records_from_jsonl(lines: Iterator[str], source: str, issues: list[Issue], 
 def _segment_row(rec: dict, path: str, lineno: int) -> dict:
     """A row of a segment table given to predict.py, checked (io.rows.validate_row; its
     doc_id read as text) and its text and id valid Unicode."""
-    row = validate_row({**rec, "doc_id": str(rec["doc_id"])}, f"{path}:{lineno}")
+    row = validate_row({**rec, "doc_id": str(rec["doc_id"])}, f"{path}:{lineno}", cells=True)
     _check_unicode(row["text"] + row["doc_id"], f"{path}:{lineno}")
     return row
 
