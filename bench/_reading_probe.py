@@ -18,10 +18,10 @@ import sys
 import time
 from pathlib import Path
 
-try:  # this layout: the readers live in claimsort.io.documents
-    import claimsort.io.documents as inference
-except ModuleNotFoundError:  # a checkout from before the package was reorganised
+try:  # a checkout from before the package was reorganised: the readers in claimsort.inference
     import claimsort.inference as inference
+except ModuleNotFoundError:  # this layout: they live in claimsort.io.documents
+    import claimsort.io.documents as inference
 
 counters = {"documents_segmented": 0, "files_read": 0, "cpu_s": 0.0, "claimsort": inference.__file__}
 
