@@ -1,14 +1,9 @@
 """Evaluate a model folder on labelled segment tables or named splits, or compare runs.
 
-    python evaluate.py --model models/default --data test.jsonl [more.jsonl ...] --out reports/default
-    python evaluate.py --model models/default --split test --out reports/default-test
-    python evaluate.py --model models/default --split test --source ptc --out reports/default-ptc-test
-    python evaluate.py --compare reports/a/test reports/b/test --out reports/a-vs-b
+    python evaluate.py --help
 
-Each evaluation folder gets metrics.json (accuracy, macro/micro/weighted F1,
-per-class precision/recall/F1/support, Cohen's kappa, Matthews correlation,
-document-bootstrap 95% intervals, calibration), confusion-matrix and
-reliability PNGs, errors.json, predictions.jsonl and report.md/report.html.
+A thin entry point: the command is claimsort/cli/evaluate.py (also `claimsort evaluate`),
+whose docstring says what it does, in order.
 """
 import sys
 

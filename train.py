@@ -1,13 +1,9 @@
 """Train a claimsort model from one config.
 
-    python train.py --config configs/default.yaml [key=value ...] [--resume]
+    python train.py --help
 
-In order: read the config (composed from configs/, overridden by key=value with
-dotted keys) and log it; build the corpus from every source whose text is
-present; train; save the model folder (models/<name>/ unless output_dir is set)
-with its run record; evaluate it on the configured splits; write its model card.
-Works unchanged under torchrun and accelerate launch: only the main process
-writes.
+A thin entry point: the command is claimsort/cli/train.py (also `claimsort train`),
+whose docstring says what it does, in order.
 """
 import sys
 
