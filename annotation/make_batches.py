@@ -20,7 +20,7 @@ import json
 import random
 from pathlib import Path
 
-from claimsort.corpus import basil_text, newsdiscourse_text
+from claimsort.corpus import THIRD_PARTY, basil_text, newsdiscourse_text, read_standoff
 from claimsort.text.segmentation import segment_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,11 +28,8 @@ OUTLET_ORDER = ("xinhua", "basil", "nyt", "reuters")
 
 
 def annotated_ids() -> set[str]:
-    done = set()
-    for name in ("newsdiscourse.jsonl", "basil.jsonl"):
-        with (ROOT / "data" / "annotations" / name).open(encoding="utf-8") as f:
-            done.update(json.loads(line)["doc_id"] for line in f if line.strip())
-    return done
+    return {rec["doc_id"] for source in ("newsdiscourse", "basil")
+            for rec in read_standoff(ROOT / THIRD_PARTY[source].annotations)}
 
 
 def pending_articles(nd_dir: Path, basil_dir: Path, seed: int) -> list[tuple[str, str]]:
