@@ -18,7 +18,9 @@ into the article text rendered from each file (claimsort.corpus.newsdiscourse_te
 basil_text).
 Splits: the PTC dev articles are the test set; PTC train articles are split
 85/15 into train/dev; web pages, NewsDiscourse and BASIL 70/15/15 (a BASIL event's
-three articles in one split); all by document, fixed by seed.
+three articles in one split); all by document, fixed by seed. Then documents that
+share text across sources are given one split (align_across_sources), and a
+committed document's split never changes.
 """
 from __future__ import annotations
 
@@ -93,22 +95,62 @@ def rendered_records(by_doc: dict[str, dict[int, str]], prefix: str, find, rende
             "segments": [[sg.start, sg.end, by_doc[doc_id][i]] for i, sg in enumerate(segments)],
             "_texts": [sg.text for i, sg in enumerate(segments) if by_doc[doc_id][i] != "boilerplate"],
         })
-    groups = overlap_groups({r["doc_id"]: r["_texts"] for r in records})
     # Documents of one group (a BASIL event told by three outlets) or sharing text share a split.
-    parent = {}
-    for r in records:
-        parent.setdefault(r["group"], groups[r["doc_id"]])
-    roots = {r["doc_id"]: parent[r["group"]] for r in records}
+    roots = overlap_groups({r["doc_id"]: r["_texts"] for r in records}, group_links(records))
     split = grouped_splits([r["doc_id"] for r in records], roots, (0.7, 0.15, 0.15))
     for r in records:
         r["split"] = split[r["doc_id"]]
-        del r["_texts"]
     return drop_unsplit(records, prefix)
 
 
-def overlap_groups(docs: dict[str, list[str]]) -> dict[str, str]:
+def group_links(records: list[dict]) -> list[list[str]]:
+    """The documents of each (source, group) pair, to be kept in one split."""
+    members: dict[tuple[str, str], list[str]] = {}
+    for r in records:
+        if r.get("group"):
+            members.setdefault((r["doc_id"].split("-", 1)[0], r["group"]), []).append(r["doc_id"])
+    return list(members.values())
+
+
+HELD_OUT_FIRST = ("test", "dev", "train")
+
+
+def align_across_sources(records: list[dict]) -> list[tuple[str, str, str | None]]:
+    """Give documents that share text across sources (a wire story in PTC and in
+    NewsDiscourse) one split, after each source was split on its own. A new document
+    joins the split of the committed documents of its group; where those disagree it
+    is left out (None); a group with no committed document goes whole to its most
+    held-out split. PTC's test split is PTC's own dev set, so a PTC train article is
+    never moved into test: it is left out instead. Returns (doc_id, from, to) moves."""
+    roots = overlap_groups({r["doc_id"]: r["_texts"] for r in records}, group_links(records))
+    members: dict[str, list[dict]] = {}
+    for r in records:
+        members.setdefault(roots[r["doc_id"]], []).append(r)
+    moves = []
+    for group in members.values():
+        splits = {r["split"] for r in group}
+        if len(splits) == 1:
+            continue
+        committed = {FIXED_SPLITS[r["doc_id"]] for r in group if r["doc_id"] in FIXED_SPLITS}
+        if len(committed) > 1:
+            target = None
+        elif committed:
+            target = committed.pop()
+        else:
+            target = min(splits, key=HELD_OUT_FIRST.index)
+        for r in group:
+            if r["doc_id"] in FIXED_SPLITS or r["split"] == target:
+                continue
+            to = None if (target == "test" and r["doc_id"].startswith("ptc-")) else target
+            moves.append((r["doc_id"], r["split"], to))
+            r["split"] = to
+    return moves
+
+
+def overlap_groups(docs: dict[str, list[str]], links: list[list[str]] = ()) -> dict[str, str]:
     """Union-find over documents that share a normalised segment of 20+ characters
-    (PTC has the same story from several outlets): each doc -> its group's root."""
+    (PTC has the same story from several outlets), plus the given links (documents
+    that belong together, e.g. a BASIL event): each doc -> its group's root."""
     parent = {d: d for d in docs}
 
     def find(d):
@@ -116,6 +158,10 @@ def overlap_groups(docs: dict[str, list[str]]) -> dict[str, str]:
             parent[d] = parent[parent[d]]
             d = parent[d]
         return d
+
+    for linked in links:
+        for d in linked[1:]:
+            parent[find(d)] = find(linked[0])
 
     first_doc: dict[str, str] = {}
     for doc_id, texts in docs.items():
@@ -222,7 +268,6 @@ def main(argv=None) -> int:
     train_split = grouped_splits([r["doc_id"] for r in ptc_records if r["split"] is None], groups, (0.85, 0.15, 0.0))
     for r in ptc_records:
         r["split"] = r["split"] or train_split[r["doc_id"]]
-        del r["_texts"]
     ptc_records = drop_unsplit(ptc_records, "PTC")
     if excluded:
         print(f"PTC train articles left out for overlapping a test article: {', '.join(excluded)}")
@@ -254,7 +299,6 @@ def main(argv=None) -> int:
     web_split = grouped_splits([r["doc_id"] for r in web_records], groups, (0.7, 0.15, 0.15))
     for r in web_records:
         r["split"] = web_split[r["doc_id"]]
-        del r["_texts"]
     web_records = drop_unsplit(web_records, "web")
 
     def nd_find(doc_id):
@@ -275,12 +319,19 @@ def main(argv=None) -> int:
                                      lambda d, raw: json.loads(raw)["source"].lower(),
                                      lambda d, raw: json.loads(raw)["triplet-uuid"], problems)
 
+    sources = (("ptc.jsonl", ptc_records), ("web-pages.jsonl", web_records),
+               ("newsdiscourse.jsonl", nd_records), ("basil.jsonl", basil_records))
+    for doc_id, was, now in align_across_sources([r for _, records in sources for r in records]):
+        print(f"{doc_id}: {was} -> {now or 'left out'} (shares text with a document of another source)")
+    sources = tuple((name, drop_unsplit(records, name)) for name, records in sources)
+    ptc_records, web_records, nd_records, basil_records = (records for _, records in sources)
+
     args.out.mkdir(parents=True, exist_ok=True)
     for name, records in (("ptc.jsonl", ptc_records), ("web-pages.jsonl", web_records),
                           ("newsdiscourse.jsonl", nd_records), ("basil.jsonl", basil_records)):
         with (args.out / name).open("w", encoding="utf-8") as f:
             for rec in records:
-                f.write(json.dumps(rec) + "\n")
+                f.write(json.dumps({k: v for k, v in rec.items() if k != "_texts"}) + "\n")
     print(f"PTC: {len(ptc_records)} documents, {sum(len(r['segments']) for r in ptc_records)} segments")
     print(f"web: {len(web_records)} pages, {sum(len(r['segments']) for r in web_records)} segments")
     for what, records in (("newsdiscourse", nd_records), ("basil", basil_records)):
