@@ -27,14 +27,15 @@ ROOT = Path(__file__).resolve().parents[1]
 OUTLET_ORDER = ("xinhua", "basil", "nyt", "reuters")
 
 
-def annotated_ids() -> set[str]:
+def annotated_ids(annotations: Path) -> set[str]:
+    """Documents of the stand-off files in `annotations` (data/annotations by default)."""
     return {rec["doc_id"] for source in ("newsdiscourse", "basil")
-            for rec in read_standoff(ROOT / THIRD_PARTY[source].annotations)}
+            for rec in read_standoff(annotations / Path(THIRD_PARTY[source].annotations).name)}
 
 
-def pending_articles(nd_dir: Path, basil_dir: Path, seed: int) -> list[tuple[str, str]]:
+def pending_articles(nd_dir: Path, basil_dir: Path, seed: int, annotations: Path) -> list[tuple[str, str]]:
     """(doc_id, rendered text) of every article not yet annotated, in batch order."""
-    done = annotated_ids()
+    done = annotated_ids(annotations)
     groups: dict[str, list[list[tuple[str, str]]]] = {k: [] for k in OUTLET_ORDER}
     for path in sorted(nd_dir.glob("*/*/*.txt")):
         split, topic, name = path.parts[-3:]
@@ -66,6 +67,8 @@ def main() -> int:
     parser.add_argument("--first", type=int, required=True, help="number of the first batch (bNN)")
     parser.add_argument("--size", type=int, default=300, help="about this many segments a batch")
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--annotations", type=Path, default=ROOT / "data/annotations",
+                        help="folder of the stand-off files that say what is annotated already")
     args = parser.parse_args()
     if ROOT in args.out.resolve().parents or args.out.resolve() == ROOT:
         raise SystemExit(f"{args.out}: batch files hold third-party text; write them outside the repository")
@@ -79,7 +82,10 @@ def main() -> int:
             print(f"b{batch:02d}: {count} segments")
             batch, lines, count = batch + 1, [], 0
 
-    for doc_id, text in pending_articles(args.newsdiscourse_dir, args.basil_dir, args.seed):
+    pending = pending_articles(args.newsdiscourse_dir, args.basil_dir, args.seed, args.annotations)
+    if not pending:
+        print("every NewsDiscourse and BASIL article is annotated: no batch written")
+    for doc_id, text in pending:
         segments = segment_text(text)
         if count and count + len(segments) > args.size * 1.15:
             flush()
