@@ -148,6 +148,15 @@ class TrainingConfig:
     or 'sqrt_inverse' (its square root, milder)."""
     early_stopping_patience: int = 3
     """Stop after this many evaluations without a better dev macro-F1."""
+    head_epochs: int = 0
+    """document: epochs of a second stage after end-to-end training: the trained
+    encoder, frozen, encodes every training and dev segment once, and a fresh GRU
+    and labelling layer are trained on those vectors (at head_learning_rate); the
+    epoch best on dev is kept. One end-to-end epoch on a CPU leaves the head
+    undertrained, and this costs one encoding pass (bench/results/head_comparison.md).
+    0: no second stage."""
+    head_batch_size: int = 8
+    """document: windows per batch in the second stage (head_epochs)."""
     report_to: Literal["wandb", "none"] = "wandb"
     """'wandb' (offline unless WANDB_MODE says otherwise; runs land in wandb/)
     or 'none'."""
@@ -337,6 +346,10 @@ def load_config(path: str | Path, overrides: list[str] = (), check_paths: bool =
             raise InputError(f"config key 'data.sources': {source!r} is not one of {list(SOURCES)}")
     if run.model.family in ("document", "transformer"):
         run.training.trainer = _check_trainer(dict(run.training.trainer))
+    for key in ("head_epochs", "head_batch_size"):
+        if getattr(run.training, key) < (0 if key == "head_epochs" else 1):
+            raise InputError(f"config key 'training.{key}': {getattr(run.training, key)} is below "
+                             f"{0 if key == 'head_epochs' else 1}")
     if check_paths:
         written = root / run.data.written
         if not written.is_file():

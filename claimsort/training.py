@@ -13,6 +13,7 @@ import platform
 import random
 import subprocess
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -137,8 +138,9 @@ def package_versions() -> dict:
 
 
 def write_run_record(cfg: RunConfig, splits: dict[str, list[dict]], folder: Path,
-                     train_seconds: float | None = None) -> dict:
-    """config.yaml (fully resolved) and run.json (commit, data fingerprint, seed, versions)."""
+                     train_seconds: float | None = None, head_stage: list[float] | None = None) -> dict:
+    """config.yaml (fully resolved) and run.json (commit, data fingerprint, seed, versions;
+    the dev macro-F1 of each epoch of the document model's head stage, if it ran)."""
     folder.mkdir(parents=True, exist_ok=True)
     save_config(cfg, folder / "config.yaml")
     record = {
@@ -153,6 +155,8 @@ def write_run_record(cfg: RunConfig, splits: dict[str, list[dict]], folder: Path
         "command": " ".join(sys.argv),
         "train_seconds": None if train_seconds is None else round(train_seconds, 1),
     }
+    if head_stage:
+        record["head_stage_dev_macro_f1"] = head_stage
     (folder / "run.json").write_text(json.dumps(record, indent=2))
     return record
 
@@ -390,8 +394,116 @@ def train_document(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool =
         callbacks=[EarlyStoppingCallback(early_stopping_patience=t.early_stopping_patience)],
     )
     trainer.train(resume_from_checkpoint=_resume_checkpoint(cfg.model_dir) if resume else None)
+    if t.head_epochs:
+        # Every rank runs the same seeded stage (cheap next to end-to-end training), so
+        # that no rank waits on another; rank 0 saves.
+        trainer.head_history = train_head_on_frozen_vectors(
+            trainer.model, train_ds, dev_ds, class_weights(splits["train"], t.class_weighting), t, cfg.seed)
     save_model_folder(trainer, cfg.model_dir)
     return trainer
+
+
+def _segment_vectors(model, datasets: list[WindowDataset], batch_size: int = 64):
+    """Each distinct segment of the windows encoded once by the model's encoder (eval
+    mode, no gradient), shortest first; returns the vectors and, per dataset, each
+    window's rows of them."""
+    import torch
+
+    index: dict[tuple, int] = {}
+    rows = [[[index.setdefault(tuple(ids), len(index)) for ids in ex["input_ids"]] for ex in ds.examples]
+            for ds in datasets]
+    segments = list(index)
+    order = sorted(range(len(segments)), key=lambda i: len(segments[i]))
+    device = next(model.parameters()).device
+    vectors = torch.zeros(len(segments), model.config.encoder["hidden_size"])
+    model.eval()
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            width = len(segments[idx[-1]])
+            ids = torch.zeros(len(idx), width, dtype=torch.long)
+            mask = torch.zeros(len(idx), width, dtype=torch.long)
+            for k, i in enumerate(idx):
+                ids[k, :len(segments[i])] = torch.tensor(segments[i])
+                mask[k, :len(segments[i])] = 1
+            vectors[idx] = model.segment_encoder(ids.to(device), mask.to(device)).float().cpu()
+    return vectors, rows
+
+
+def train_head_on_frozen_vectors(model, train_ds: WindowDataset, dev_ds: WindowDataset, weights, t,
+                                 seed: int) -> list[float]:
+    """The second stage (training.head_epochs): a fresh GRU and labelling layer trained
+    on the trained encoder's frozen segment vectors, over the same training windows;
+    the epoch with the best dev macro-F1 (segments scored in their owner window, as
+    during training) is kept in the model. Returns the dev macro-F1 of each epoch."""
+    import torch
+    from sklearn.metrics import f1_score
+    from torch import nn
+
+    started = time.perf_counter()
+    vectors, (train_rows, dev_rows) = _segment_vectors(model, [train_ds, dev_ds])
+    log.info("head stage: %d distinct segments encoded in %.0f s", len(vectors), time.perf_counter() - started)
+    device = next(model.parameters()).device
+
+    def batch(ds, rows, ids):
+        slots = max(len(rows[i]) for i in ids)
+        grid = torch.zeros(len(ids), slots, vectors.shape[1])
+        positions = torch.zeros(len(ids), slots, len(model.config.position_features))
+        labels = torch.full((len(ids), slots), -100, dtype=torch.long)
+        for k, i in enumerate(ids):
+            n = len(rows[i])
+            grid[k, :n] = vectors[rows[i]]
+            positions[k, :n] = torch.tensor(ds.examples[i]["positions"])
+            labels[k, :n] = torch.tensor(ds.examples[i]["labels"])
+        lengths = torch.tensor([len(rows[i]) for i in ids])
+        return grid.to(device), positions.to(device), lengths, labels.to(device)
+
+    def dev_macro_f1() -> float:
+        model.eval()
+        preds, gold = [], []
+        with torch.inference_mode():
+            for b in range(0, len(dev_rows), 64):
+                grid, positions, lengths, labels = batch(dev_ds, dev_rows, list(range(b, min(b + 64, len(dev_rows)))))
+                keep = labels != -100
+                preds.append(model.head(grid, positions, lengths).argmax(-1)[keep].cpu())
+                gold.append(labels[keep].cpu())
+        return f1_score(torch.cat(gold), torch.cat(preds), labels=list(range(len(LABELS))), average="macro",
+                        zero_division=0)
+
+    torch.manual_seed(seed)
+    model.sequence.reset_parameters()
+    nn.init.normal_(model.classifier.weight, std=0.02)
+    nn.init.zeros_(model.classifier.bias)
+    params = [*model.sequence.parameters(), *model.classifier.parameters()]
+    optimiser = torch.optim.AdamW(params, lr=t.head_learning_rate, weight_decay=0.01)
+    weight = torch.tensor(weights, dtype=torch.float32, device=device)
+    rng = np.random.default_rng(seed)
+    history, best = [], None
+    for epoch in range(1, t.head_epochs + 1):
+        model.train()
+        order = rng.permutation(len(train_rows))
+        for b in range(0, len(order), t.head_batch_size):
+            grid, positions, lengths, labels = batch(train_ds, train_rows, order[b:b + t.head_batch_size])
+            logits = model.head(model.dropout(grid), positions, lengths)
+            loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1),
+                                               weight=weight, ignore_index=-100)
+            optimiser.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(params, 1.0)
+            optimiser.step()
+        history.append(round(float(dev_macro_f1()), 4))
+        log.info("head stage epoch %d: dev macro-F1 %.4f", epoch, history[-1])
+        if best is None or history[-1] > max(history[:-1]):
+            best = {name: p.detach().clone() for name, p in model.named_parameters()
+                    if name.startswith(("sequence.", "classifier."))}
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name in best:
+                p.copy_(best[name])
+    model.eval()
+    log.info("head stage: best epoch %d of %d, %.0f s", int(np.argmax(history)) + 1, t.head_epochs,
+             time.perf_counter() - started)
+    return history
 
 
 def save_model_folder(trainer, model_dir: Path) -> None:

@@ -54,6 +54,8 @@ def test_overrides_with_dotted_keys(monkeypatch):
     (["data.written=nope.jsonl"], "config key 'data.written': file nope.jsonl does not exist"),
     (["model.base_model=./no/such/model"], "folder does not exist"),
     (["training=3"], "config key 'training': expected a mapping"),
+    (["training.head_epochs=-1"], "config key 'training.head_epochs': -1 is below 0"),
+    (["training.head_batch_size=0"], "config key 'training.head_batch_size': 0 is below 1"),
 ])
 def test_bad_configs_name_the_key(override, message, monkeypatch):
     monkeypatch.chdir(ROOT)

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, read_jsonl, run_train
@@ -64,6 +65,37 @@ def test_run_record_is_written(smoke_model):
     assert "torch" in record["packages"] and "transformers" in record["packages"]
     assert "commit" in record["git"] and "dirty" in record["git"]
     assert (smoke_model / "config.yaml").is_file()
+
+
+def test_head_stage_keeps_the_encoder_and_the_best_dev_epoch_of_a_new_head(smoke_model):
+    """training.head_epochs: the folder holds the best end-to-end checkpoint's encoder
+    and a retrained GRU and labelling layer, the epoch whose dev macro-F1 run.json
+    records as best (recomputed here through the serving classifier)."""
+    import numpy as np
+    from safetensors.numpy import load_file
+    from sklearn.metrics import f1_score
+
+    from claimsort.config import load_config
+    from claimsort.corpus import group_documents
+    from claimsort.modeling.document import DocumentClassifier
+    from claimsort.training import run_data
+
+    history = json.loads((smoke_model / "run.json").read_text())["head_stage_dev_macro_f1"]
+    assert len(history) == 2  # configs/training/smoke.yaml: head_epochs 2
+    state = json.loads(next((smoke_model / "checkpoints").glob("*/trainer_state.json")).read_text())
+    best = load_file(str(Path(state["best_model_checkpoint"]) / "model.safetensors"))
+    saved = load_file(str(smoke_model / "model.safetensors"))
+    encoder = [k for k in saved if k.startswith("segment_encoder.")]
+    assert encoder and all(np.array_equal(saved[k], best[k]) for k in encoder)
+    head = [k for k in saved if k.startswith(("sequence.", "classifier."))]
+    assert head and all(not np.array_equal(saved[k], best[k]) for k in head)
+
+    cfg = load_config(smoke_model / "config.yaml", check_paths=False)
+    dev = group_documents(run_data(cfg)["dev"])
+    proba = DocumentClassifier.load(smoke_model).predict_proba(dev)
+    gold = [LABELS.index(r["label"]) for doc in dev for r in doc]
+    f1 = f1_score(gold, proba.argmax(1), labels=list(range(len(LABELS))), average="macro", zero_division=0)
+    assert abs(f1 - max(history)) < 1e-3
 
 
 def test_evaluate_writes_metrics_and_report(smoke_model, tmp_path):

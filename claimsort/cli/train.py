@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     log.info("segments per split: %s", {k: len(v) for k, v in splits.items()})
 
     model_dir = cfg.model_dir
-    train_seconds = None
+    train_seconds, head_stage = None, None
     if cfg.model.family == "tfidf":
         started = time.perf_counter()
         classifier = train_tfidf(cfg, splits)
@@ -57,6 +57,7 @@ def main(argv=None) -> int:
         started = time.perf_counter()
         trainer = train(cfg, splits, resume=args.resume)
         train_seconds = time.perf_counter() - started
+        head_stage = getattr(trainer, "head_history", None)
         if os.environ.get("CLAIMSORT_RANK_LOG"):
             write_rank_log(trainer, os.environ["CLAIMSORT_RANK_LOG"])
         if not trainer.is_world_process_zero():
@@ -65,7 +66,7 @@ def main(argv=None) -> int:
     if not is_main_process():
         return 0
     train_page_structure(cfg, model_dir)
-    record = write_run_record(cfg, splits, model_dir, train_seconds=train_seconds)
+    record = write_run_record(cfg, splits, model_dir, train_seconds=train_seconds, head_stage=head_stage)
     results = {}
     for split in cfg.eval_splits:
         if not splits.get(split):
