@@ -39,8 +39,10 @@ baseline: install
 sentence: install
 	$(PY) train.py --config configs/sentence.yaml
 
+# Two workers: most tests wait on a subprocess that uses one core; the Ray tests
+# share one worker (xdist_group), one local cluster at a time.
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 bench: install
 	$(PY) bench/run_all.py

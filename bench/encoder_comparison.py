@@ -311,7 +311,7 @@ def main(argv=None) -> int:
                f"{args.epochs} epochs (the best dev epoch is kept), class weights sqrt_inverse; training time is "
                "the head's (or the logistic regression's) only; encoding time is for all segments of all splits."],
         torch_threads=args.threads,
-        reproduce="python bench/encoder_comparison.py --encoder all-MiniLM-L6-v2 --encoder <folder of all-mpnet-base-v2>")
+        reproduce="python bench/encoder_comparison.py " + " ".join(sys.argv[1:] if argv is None else argv))
     return 0
 
 

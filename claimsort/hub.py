@@ -79,6 +79,7 @@ marks the writer's own doubt or opinion, not misinformation.
 ## Model
 - Family: {family}; base model: {base_model}
 - Input: {input_desc}
+- Training: {training_desc}
 
 ## Training data
 The claimsort corpus (see `data/README.md` in the repository): articles written for the project (always), real
@@ -148,6 +149,22 @@ def _input_description(cfg) -> str:
     return "the segment alone"
 
 
+def _training_description(cfg, record: dict) -> str:
+    t = cfg.training
+    if cfg.model.family == "tfidf":
+        return "logistic regression on TF-IDF features"
+    epochs = t.trainer.get("num_train_epochs")
+    steps = t.trainer.get("max_steps")
+    text = (f"through the transformers Trainer, {f'{steps} steps' if steps and steps > 0 else f'{epochs} epoch(s)'}"
+            f" end to end, class weights {t.class_weighting}")
+    if cfg.model.family == "document" and t.head_epochs:
+        history = record.get("head_stage_dev_macro_f1") or []
+        best = f" (best dev macro-F1 {max(history):.3f}, epoch {history.index(max(history)) + 1})" if history else ""
+        text += (f"; then a head stage: the trained encoder frozen, a fresh GRU and labelling layer trained on its "
+                 f"segment vectors for {t.head_epochs} epochs, the best dev epoch kept{best}")
+    return text
+
+
 def write_model_card(model_dir: Path, cfg, record: dict, results: dict) -> Path:
     """README.md of a model folder: a valid Hugging Face model card."""
     from huggingface_hub import ModelCard
@@ -160,7 +177,7 @@ def write_model_card(model_dir: Path, cfg, record: dict, results: dict) -> Path:
         family=cfg.model.family,
         base_model=(cfg.model.base_model if cfg.model.family in ("document", "transformer")
                     else "none (TF-IDF features)"),
-        input_desc=_input_description(cfg),
+        input_desc=_input_description(cfg), training_desc=_training_description(cfg, record),
         usage=(DOCUMENT_USAGE if cfg.model.family == "document" else SENTENCE_USAGE).format(
             usage_path=str(model_dir), max_length=cfg.model.max_length),
         sources=", ".join(record.get("sources", [])),

@@ -15,7 +15,8 @@ from claimsort import batch_ray
 from claimsort.batch import predict
 from claimsort.modeling.loading import load_classifier
 
-pytestmark = pytest.mark.ray
+# One worker runs them all under `pytest -n` (make test): one local Ray cluster at a time.
+pytestmark = [pytest.mark.ray, pytest.mark.xdist_group("ray")]
 
 HTML = ("<html><body><nav>Home | World</nav><h1>Minister denies report</h1><p>The minister said the report was "
         "false. Critics disagreed with him.</p><footer>Share this article</footer></body></html>")

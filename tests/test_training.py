@@ -96,6 +96,7 @@ def test_head_stage_keeps_the_encoder_and_the_best_dev_epoch_of_a_new_head(smoke
     gold = [LABELS.index(r["label"]) for doc in dev for r in doc]
     f1 = f1_score(gold, proba.argmax(1), labels=list(range(len(LABELS))), average="macro", zero_division=0)
     assert abs(f1 - max(history)) < 1e-3
+    assert f"best dev macro-F1 {max(history):.3f}" in (smoke_model / "README.md").read_text()  # the card says so
 
 
 def test_evaluate_writes_metrics_and_report(smoke_model, tmp_path):
@@ -139,7 +140,7 @@ def test_same_seed_gives_identical_predictions_and_metrics(smoke_model, tmp_path
 
 
 def test_killed_run_resumes_to_the_same_result(tmp_path):
-    overrides = ("training.trainer.max_steps=16", "training.trainer.eval_steps=4", "training.trainer.save_total_limit=10")
+    overrides = ("training.trainer.max_steps=8", "training.trainer.eval_steps=2", "training.trainer.save_total_limit=10")
     reference = tmp_path / "reference"
     run_train(reference, *overrides)
 
@@ -150,7 +151,7 @@ def test_killed_run_resumes_to_the_same_result(tmp_path):
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     deadline = time.time() + 300
-    while not (interrupted / "checkpoints" / "checkpoint-8" / "trainer_state.json").exists():
+    while not (interrupted / "checkpoints" / "checkpoint-4" / "trainer_state.json").exists():
         assert proc.poll() is None, "training ended before it could be interrupted"
         assert time.time() < deadline
         time.sleep(0.05)
@@ -158,7 +159,7 @@ def test_killed_run_resumes_to_the_same_result(tmp_path):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (interrupted / "model.safetensors").exists(), "the run finished before the kill"
-    assert not (interrupted / "checkpoints" / "checkpoint-16").exists()
+    assert not (interrupted / "checkpoints" / "checkpoint-8").exists()
 
     run_train(interrupted, *overrides, "--resume")
     assert (interrupted / "eval/test/predictions.jsonl").read_text() == \
