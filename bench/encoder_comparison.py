@@ -303,7 +303,8 @@ def main(argv=None) -> int:
 
     n = {s: int((split == s).sum()) for s in ("train", "dev", "test")}
     write_result(
-        args.result, "Encoders and document heads on frozen segment vectors", markdown_table(header, results),
+        args.result, "Encoders and document heads on frozen segment vectors" if len(args.encoder) > 1
+        else f"Document heads on the frozen segment vectors of {Path(args.encoder[0]).name}", markdown_table(header, results),
         notes=[f"{len(rows):,} segments ({n['train']:,} train, {n['dev']:,} dev, {n['test']:,} test), text only "
                f"(no page-structure features). A pretrained encoder is frozen and mean-pooled, {m.max_length} "
                f"tokens (head {m.head_tokens} + tail); a model folder encodes with its own trained encoder. Each "

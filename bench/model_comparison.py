@@ -32,11 +32,14 @@ def describe(cfg: dict) -> str:
     m, t = cfg["model"], cfg["training"]
     if m["family"] == "tfidf":
         return "TF-IDF + logistic regression (balanced)"
+    # config.yaml of a run: the Trainer's settings in training.trainer (older runs: training.epochs)
+    epochs = (t.get("trainer") or {}).get("num_train_epochs", t.get("epochs"))
     if m["family"] == "document":
+        head = f", then {t['head_epochs']} head-stage epochs" if t.get("head_epochs") else ""
         return (f"document model: {m['base_model']} segment vectors ({m['max_length']} tokens, head+tail), BiGRU "
-                f"over windows of {m['window']} every {m['stride']}, {t['epochs']:g} epoch(s)")
+                f"over windows of {m['window']} every {m['stride']}, {epochs:g} epoch(s) end to end{head}")
     ctx = f"context ±{m['context_window']} ({m['context_chars']} chars)" if m["context"] == "neighbours" else "sentence only"
-    return f"{m['base_model']}, {ctx}, class weights {t['class_weighting']}, {t['epochs']:g} epoch(s)"
+    return f"{m['base_model']}, {ctx}, class weights {t['class_weighting']}, {epochs:g} epoch(s)"
 
 
 SOURCE_ORDER = ("ptc", "newsdiscourse", "basil", "web", "written")
