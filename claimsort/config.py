@@ -346,10 +346,10 @@ def load_config(path: str | Path, overrides: list[str] = (), check_paths: bool =
             raise InputError(f"config key 'data.sources': {source!r} is not one of {list(SOURCES)}")
     if run.model.family in ("document", "transformer"):
         run.training.trainer = _check_trainer(dict(run.training.trainer))
-    for key in ("head_epochs", "head_batch_size"):
-        if getattr(run.training, key) < (0 if key == "head_epochs" else 1):
-            raise InputError(f"config key 'training.{key}': {getattr(run.training, key)} is below "
-                             f"{0 if key == 'head_epochs' else 1}")
+    for key, least in (("head_epochs", 0), ("head_batch_size", 1)):
+        value = getattr(run.training, key)
+        if value < least:
+            raise InputError(f"config key 'training.{key}': {value} is below {least}")
     if check_paths:
         written = root / run.data.written
         if not written.is_file():

@@ -398,50 +398,44 @@ def train_document(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool =
         # Every rank runs the same seeded stage (cheap next to end-to-end training), so
         # that no rank waits on another; rank 0 saves.
         trainer.head_history = train_head_on_frozen_vectors(
-            trainer.model, train_ds, dev_ds, class_weights(splits["train"], t.class_weighting), t, cfg.seed)
+            trainer.model, tokenizer, train_ds, dev_ds, class_weights(splits["train"], t.class_weighting), t, cfg.seed)
     save_model_folder(trainer, cfg.model_dir)
     return trainer
 
 
-def _segment_vectors(model, datasets: list[WindowDataset], batch_size: int = 64):
-    """Each distinct segment of the windows encoded once by the model's encoder (eval
-    mode, no gradient), shortest first; returns the vectors and, per dataset, each
-    window's rows of them."""
+def _segment_vectors(model, tokenizer, datasets: list[WindowDataset]):
+    """Each distinct segment of the windows encoded once by the model's own encoder
+    (DocumentClassifierModel.encode: eval mode, no gradient); returns the vectors and,
+    per dataset, each window's rows of them."""
     import torch
 
     index: dict[tuple, int] = {}
     rows = [[[index.setdefault(tuple(ids), len(index)) for ids in ex["input_ids"]] for ex in ds.examples]
             for ds in datasets]
-    segments = list(index)
-    order = sorted(range(len(segments)), key=lambda i: len(segments[i]))
-    device = next(model.parameters()).device
-    vectors = torch.zeros(len(segments), model.config.encoder["hidden_size"])
+    padded = tokenizer.pad({"input_ids": [list(ids) for ids in index]}, padding=True, return_tensors="pt")
+    ids, mask = padded["input_ids"].to(next(model.parameters()).device), padded["attention_mask"]
+    mask = mask.to(ids.device)
     model.eval()
     with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            width = len(segments[idx[-1]])
-            ids = torch.zeros(len(idx), width, dtype=torch.long)
-            mask = torch.zeros(len(idx), width, dtype=torch.long)
-            for k, i in enumerate(idx):
-                ids[k, :len(segments[i])] = torch.tensor(segments[i])
-                mask[k, :len(segments[i])] = 1
-            vectors[idx] = model.segment_encoder(ids.to(device), mask.to(device)).float().cpu()
+        # a few thousand at a time: encode() gathers its output into one tensor per call
+        vectors = torch.cat([model.encode(ids[s:s + 4096], mask[s:s + 4096]).float().cpu()
+                             for s in range(0, len(ids), 4096)])
     return vectors, rows
 
 
-def train_head_on_frozen_vectors(model, train_ds: WindowDataset, dev_ds: WindowDataset, weights, t,
+def train_head_on_frozen_vectors(model, tokenizer, train_ds: WindowDataset, dev_ds: WindowDataset, weights, t,
                                  seed: int) -> list[float]:
     """The second stage (training.head_epochs): a fresh GRU and labelling layer trained
     on the trained encoder's frozen segment vectors, over the same training windows;
     the epoch with the best dev macro-F1 (segments scored in their owner window, as
     during training) is kept in the model. Returns the dev macro-F1 of each epoch."""
+    import copy
+
     import torch
-    from sklearn.metrics import f1_score
     from torch import nn
 
     started = time.perf_counter()
-    vectors, (train_rows, dev_rows) = _segment_vectors(model, [train_ds, dev_ds])
+    vectors, (train_rows, dev_rows) = _segment_vectors(model, tokenizer, [train_ds, dev_ds])
     log.info("head stage: %d distinct segments encoded in %.0f s", len(vectors), time.perf_counter() - started)
     device = next(model.parameters()).device
 
@@ -460,15 +454,14 @@ def train_head_on_frozen_vectors(model, train_ds: WindowDataset, dev_ds: WindowD
 
     def dev_macro_f1() -> float:
         model.eval()
-        preds, gold = [], []
+        logits, labels = [], []
         with torch.inference_mode():
             for b in range(0, len(dev_rows), 64):
-                grid, positions, lengths, labels = batch(dev_ds, dev_rows, list(range(b, min(b + 64, len(dev_rows)))))
-                keep = labels != -100
-                preds.append(model.head(grid, positions, lengths).argmax(-1)[keep].cpu())
-                gold.append(labels[keep].cpu())
-        return f1_score(torch.cat(gold), torch.cat(preds), labels=list(range(len(LABELS))), average="macro",
-                        zero_division=0)
+                grid, positions, lengths, gold = batch(dev_ds, dev_rows, list(range(b, min(b + 64, len(dev_rows)))))
+                keep = gold != -100
+                logits.append(model.head(grid, positions, lengths)[keep].float().cpu().numpy())
+                labels.append(gold[keep].cpu().numpy())
+        return _macro_f1_windows((np.concatenate(logits), np.concatenate(labels)))["macro_f1"]
 
     torch.manual_seed(seed)
     model.sequence.reset_parameters()
@@ -494,12 +487,9 @@ def train_head_on_frozen_vectors(model, train_ds: WindowDataset, dev_ds: WindowD
         history.append(round(float(dev_macro_f1()), 4))
         log.info("head stage epoch %d: dev macro-F1 %.4f", epoch, history[-1])
         if best is None or history[-1] > max(history[:-1]):
-            best = {name: p.detach().clone() for name, p in model.named_parameters()
-                    if name.startswith(("sequence.", "classifier."))}
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name in best:
-                p.copy_(best[name])
+            best = copy.deepcopy((model.sequence.state_dict(), model.classifier.state_dict()))
+    model.sequence.load_state_dict(best[0])
+    model.classifier.load_state_dict(best[1])
     model.eval()
     log.info("head stage: best epoch %d of %d, %.0f s", int(np.argmax(history)) + 1, t.head_epochs,
              time.perf_counter() - started)
