@@ -152,11 +152,17 @@ class TrainingConfig:
     """document: epochs of a second stage after end-to-end training: the trained
     encoder, frozen, encodes every training and dev segment once, and a fresh GRU
     and labelling layer are trained on those vectors (at head_learning_rate); the
-    epoch best on dev is kept. One end-to-end epoch on a CPU leaves the head
+    epoch best on the whole dev split is kept (not data.max_eval_segments' sample:
+    scoring cached vectors is cheap, and a small sample picks an epoch by noise). One end-to-end epoch on a CPU leaves the head
     undertrained, and this costs one encoding pass (bench/results/head_comparison.md).
     0: no second stage."""
     head_batch_size: int = 8
     """document: windows per batch in the second stage (head_epochs)."""
+    head_lr_scheduler_type: Literal["constant", "linear", "cosine"] = "constant"
+    """document: the second stage's learning-rate schedule from head_learning_rate
+    (transformers.get_scheduler, no warmup). 'linear' decays to 0 at the last epoch:
+    steadier last epochs, but no better best epoch on dev for the CPU default
+    (configs/training/cpu-document.yaml)."""
     report_to: Literal["wandb", "none"] = "wandb"
     """'wandb' (offline unless WANDB_MODE says otherwise; runs land in wandb/)
     or 'none'."""

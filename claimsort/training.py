@@ -98,6 +98,9 @@ def run_data(cfg: RunConfig) -> dict[str, list[dict]]:
         splits["train"] = _cap_web_boilerplate(splits["train"], d.max_web_boilerplate_per_page, cfg.seed)
     splits["train"] = _fraction_of_documents(splits["train"], d.train_fraction, cfg.seed)
     splits["train"] = _subsample_documents(splits["train"], d.max_train_segments, cfg.seed)
+    # The whole dev split stays beside the sample: the document model's head stage
+    # chooses its epoch on it (scoring cached vectors costs a GRU pass, not an encoding).
+    splits["dev_whole"] = splits["dev"]
     splits["dev"] = _subsample_documents(splits["dev"], d.max_eval_segments, cfg.seed)
     for name, split in splits.items():
         if name in ("train", "dev") and not split:
@@ -397,8 +400,10 @@ def train_document(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool =
     if t.head_epochs:
         # Every rank runs the same seeded stage (cheap next to end-to-end training), so
         # that no rank waits on another; rank 0 saves.
+        selection_ds = WindowDataset(splits["dev_whole"], tokenizer, model.config, owned_only=True)
         trainer.head_history = train_head_on_frozen_vectors(
-            trainer.model, tokenizer, train_ds, dev_ds, class_weights(splits["train"], t.class_weighting), t, cfg.seed)
+            trainer.model, tokenizer, train_ds, selection_ds, class_weights(splits["train"], t.class_weighting), t,
+            cfg.seed)
     save_model_folder(trainer, cfg.model_dir)
     return trainer
 
@@ -427,12 +432,14 @@ def train_head_on_frozen_vectors(model, tokenizer, train_ds: WindowDataset, dev_
                                  seed: int) -> list[float]:
     """The second stage (training.head_epochs): a fresh GRU and labelling layer trained
     on the trained encoder's frozen segment vectors, over the same training windows;
-    the epoch with the best dev macro-F1 (segments scored in their owner window, as
-    during training) is kept in the model. Returns the dev macro-F1 of each epoch."""
+    the epoch with the best macro-F1 on `dev_ds` (train_document passes the whole dev
+    split; segments scored in their owner window, as during training) is kept in the
+    model. Returns the dev macro-F1 of each epoch."""
     import copy
 
     import torch
     from torch import nn
+    from transformers import get_scheduler
 
     started = time.perf_counter()
     vectors, (train_rows, dev_rows) = _segment_vectors(model, tokenizer, [train_ds, dev_ds])
@@ -469,6 +476,9 @@ def train_head_on_frozen_vectors(model, tokenizer, train_ds: WindowDataset, dev_
     nn.init.zeros_(model.classifier.bias)
     params = [*model.sequence.parameters(), *model.classifier.parameters()]
     optimiser = torch.optim.AdamW(params, lr=t.head_learning_rate, weight_decay=0.01)
+    steps_per_epoch = -(-len(train_rows) // t.head_batch_size)
+    scheduler = get_scheduler(t.head_lr_scheduler_type, optimiser, num_warmup_steps=0,
+                              num_training_steps=steps_per_epoch * t.head_epochs)
     weight = torch.tensor(weights, dtype=torch.float32, device=device)
     rng = np.random.default_rng(seed)
     history, best = [], None
@@ -484,6 +494,7 @@ def train_head_on_frozen_vectors(model, tokenizer, train_ds: WindowDataset, dev_
             loss.backward()
             nn.utils.clip_grad_norm_(params, 1.0)
             optimiser.step()
+            scheduler.step()
         history.append(round(float(dev_macro_f1()), 4))
         log.info("head stage epoch %d: dev macro-F1 %.4f", epoch, history[-1])
         if best is None or history[-1] > max(history[:-1]):

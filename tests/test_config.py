@@ -56,6 +56,7 @@ def test_overrides_with_dotted_keys(monkeypatch):
     (["training=3"], "config key 'training': expected a mapping"),
     (["training.head_epochs=-1"], "config key 'training.head_epochs': -1 is below 0"),
     (["training.head_batch_size=0"], "config key 'training.head_batch_size': 0 is below 1"),
+    (["training.head_lr_scheduler_type=step"], "config key 'training.head_lr_scheduler_type'"),
 ])
 def test_bad_configs_name_the_key(override, message, monkeypatch):
     monkeypatch.chdir(ROOT)

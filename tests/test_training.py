@@ -61,7 +61,7 @@ def test_sentence_only_baseline_trains_and_serves_through_the_text_classificatio
 def test_run_record_is_written(smoke_model):
     record = json.loads((smoke_model / "run.json").read_text())
     assert record["seed"] == 7
-    assert set(record["data_fingerprint"]) == {"train", "dev", "test"}
+    assert set(record["data_fingerprint"]) == {"train", "dev", "dev_whole", "test"}
     assert "torch" in record["packages"] and "transformers" in record["packages"]
     assert "commit" in record["git"] and "dirty" in record["git"]
     assert (smoke_model / "config.yaml").is_file()
@@ -69,8 +69,9 @@ def test_run_record_is_written(smoke_model):
 
 def test_head_stage_keeps_the_encoder_and_the_best_dev_epoch_of_a_new_head(smoke_model):
     """training.head_epochs: the folder holds the best end-to-end checkpoint's encoder
-    and a retrained GRU and labelling layer, the epoch whose dev macro-F1 run.json
-    records as best (recomputed here through the serving classifier)."""
+    and a retrained GRU and labelling layer, the epoch whose macro-F1 on the whole
+    dev split (not the Trainer's dev sample) run.json records as best (recomputed
+    here through the serving classifier)."""
     import numpy as np
     from safetensors.numpy import load_file
     from sklearn.metrics import f1_score
@@ -91,7 +92,9 @@ def test_head_stage_keeps_the_encoder_and_the_best_dev_epoch_of_a_new_head(smoke
     assert head and all(not np.array_equal(saved[k], best[k]) for k in head)
 
     cfg = load_config(smoke_model / "config.yaml", check_paths=False)
-    dev = group_documents(run_data(cfg)["dev"])
+    splits = run_data(cfg)
+    assert len(splits["dev_whole"]) > len(splits["dev"])  # configs/smoke.yaml samples 100 dev segments
+    dev = group_documents(splits["dev_whole"])
     proba = DocumentClassifier.load(smoke_model).predict_proba(dev)
     gold = [LABELS.index(r["label"]) for doc in dev for r in doc]
     f1 = f1_score(gold, proba.argmax(1), labels=list(range(len(LABELS))), average="macro", zero_division=0)
