@@ -36,6 +36,7 @@ def describe(cfg: dict) -> str:
     epochs = (t.get("trainer") or {}).get("num_train_epochs", t.get("epochs"))
     if m["family"] == "document":
         head = f", then {t['head_epochs']} head-stage epochs" if t.get("head_epochs") else ""
+        head += ", with word n-gram lexical inputs" if m.get("lexical_features") else ""
         return (f"document model: {m['base_model']} segment vectors ({m['max_length']} tokens, head+tail), BiGRU "
                 f"over windows of {m['window']} every {m['stride']}, {epochs:g} epoch(s) end to end{head}")
     ctx = f"context ±{m['context_window']} ({m['context_chars']} chars)" if m["context"] == "neighbours" else "sentence only"

@@ -124,6 +124,13 @@ class ModelConfig:
     """tfidf: add character 2-5-grams (within word boundaries)."""
     C: float = 4.0
     """tfidf: inverse regularisation strength of the logistic regression."""
+    lexical_features: bool = False
+    """document: the GRU and the labelling layer also read each segment's class
+    log-probabilities from a TF-IDF logistic regression over word 1-2-grams fitted on
+    the training split (out of fold over the training articles, so that training
+    sees what inference sees), saved in the model folder's lexical/. About a minute
+    of training on a CPU; on dev it helped where the vectors alone were short: who
+    speaks, and whose voice (bench/results/lexical_features.md)."""
     page_structure: bool = True
     """Also fit the page-structure model (claimsort.html.pagestructure: boilerplate of
     HTML pages judged from their markup) on the training web pages, when the

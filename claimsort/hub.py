@@ -143,7 +143,9 @@ def _input_description(cfg) -> str:
         return (f"the whole article: each segment encoded once ({m.pooling} of its token vectors, at most "
                 f"{m.max_length} tokens, head and tail of a longer one), then a bidirectional GRU over the article's "
                 f"segment vectors and positions, in windows of {m.window} segments every {m.stride} (each segment "
-                "labelled in the window where it lies farthest from an edge)")
+                "labelled in the window where it lies farthest from an edge)"
+                + ("; beside each segment's vector, its class log-probabilities from a word n-gram TF-IDF model "
+                   "(`lexical/`, fitted on the training split)" if m.lexical_features else ""))
     if m.family == "transformer" and m.context == "neighbours":
         return "the segment, plus its position and neighbouring segments as a second text"
     return "the segment alone"

@@ -50,8 +50,8 @@ class DocumentClassificationPipeline(Pipeline):
         from claimsort.modeling.document import DocumentClassifier
         from claimsort.html.pagestructure import PageStructureModel
 
-        self.classifier = DocumentClassifier(self.model, self.tokenizer)
         folder = Path(getattr(self.model, "name_or_path", "") or "")
+        self.classifier = DocumentClassifier(self.model, self.tokenizer, folder=folder if folder.is_dir() else None)
         self.classifier.page_structure = PageStructureModel.load(folder) if folder.is_dir() else None
 
     def _sanitize_parameters(self, format: str | None = None, batch_size: int | None = None, **kwargs):

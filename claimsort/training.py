@@ -284,14 +284,22 @@ def train_transformer(cfg: RunConfig, splits: dict[str, list[dict]], resume: boo
 class WindowDataset:
     """Training or evaluation windows of whole articles (claimsort.modeling.document)."""
 
-    def __init__(self, rows: list[dict], tokenizer, config, owned_only: bool, max_boilerplate_windows=None):
+    def __init__(self, rows: list[dict], tokenizer, config, owned_only: bool, max_boilerplate_windows=None,
+                 lexical: np.ndarray | None = None):
+        """lexical: the rows' lexical inputs [len(rows), labels], in the rows' order
+        (lexical_features models; see claimsort.modeling.document.fit_lexical)."""
         from claimsort.modeling.document import document_windows, tokenize_segments
 
+        if config.lexical_features and (lexical is None or len(lexical) != len(rows)):
+            raise ValueError("a lexical_features model needs the lexical inputs of every row")
         self.examples = []
+        offset = 0
         for doc in group_documents(rows):
             ids = tokenize_segments(tokenizer, [r["text"] for r in doc], config.max_segment_tokens, config.head_tokens)
             labels = [LABEL2ID[r["label"]] for r in doc]
-            examples = document_windows(ids, config, labels, owned_only=owned_only)
+            doc_lexical = lexical[offset:offset + len(doc)] if config.lexical_features else None
+            offset += len(doc)
+            examples = document_windows(ids, config, labels, owned_only=owned_only, lexical=doc_lexical)
             if max_boilerplate_windows is not None and doc[0].get("source") == "web":
                 # A web page is mostly page furniture (and on HTML the page-structure
                 # model judges furniture from the markup): keep the windows that hold
@@ -309,7 +317,10 @@ class WindowDataset:
 
     def __getitem__(self, i: int) -> dict:
         ex = self.examples[i]
-        return {"input_ids": ex["input_ids"], "positions": ex["positions"], "labels": ex["labels"]}
+        item = {"input_ids": ex["input_ids"], "positions": ex["positions"], "labels": ex["labels"]}
+        if "lexical" in ex:
+            item["lexical"] = ex["lexical"]
+        return item
 
 
 def _macro_f1_windows(eval_pred) -> dict:
@@ -348,7 +359,8 @@ def train_document(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool =
     import torch
     from transformers import AutoTokenizer, EarlyStoppingCallback, Trainer, set_seed
 
-    from claimsort.modeling.document import DocumentClassifierModel, collate_windows
+    from claimsort.modeling.document import (LEXICAL_FOLDER, DocumentClassifierModel, collate_windows, fit_lexical,
+                                             lexical_inputs)
 
     t, m = cfg.training, cfg.model
     if t.torch_threads:
@@ -359,7 +371,16 @@ def train_document(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool =
     tokenizer.model_max_length = m.max_length
     model = DocumentClassifierModel.from_encoder(
         base, pooling=m.pooling, sequence_hidden=m.sequence_hidden, sequence_layers=m.sequence_layers,
-        dropout=m.dropout, window=m.window, stride=m.stride, max_segment_tokens=m.max_length, head_tokens=m.head_tokens)
+        dropout=m.dropout, window=m.window, stride=m.stride, max_segment_tokens=m.max_length, head_tokens=m.head_tokens,
+        lexical_features=m.lexical_features)
+    lexical = {}
+    if m.lexical_features:
+        started = time.perf_counter()
+        lexical_model, lexical["train"] = fit_lexical(splits["train"], cfg.seed)
+        for name in ("dev", "dev_whole"):
+            lexical[name] = lexical_inputs(lexical_model.predict_proba([splits[name]]))
+        log.info("lexical features: word n-gram model fitted (5 folds out of fold, then all) in %.0f s",
+                 time.perf_counter() - started)
     encoder = model.segment_encoder.encoder
     if m.freeze_embeddings or m.freeze_layers:
         encoder.get_input_embeddings().weight.requires_grad_(False)
@@ -370,8 +391,8 @@ def train_document(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool =
         for module in [encoder.embeddings, *layers[:m.freeze_layers]]:
             module.requires_grad_(False)
     train_ds = WindowDataset(splits["train"], tokenizer, model.config, owned_only=False,
-                             max_boilerplate_windows=2)
-    dev_ds = WindowDataset(splits["dev"], tokenizer, model.config, owned_only=True)
+                             max_boilerplate_windows=2, lexical=lexical.get("train"))
+    dev_ds = WindowDataset(splits["dev"], tokenizer, model.config, owned_only=True, lexical=lexical.get("dev"))
     log.info("document model: %d training windows, %d dev windows (window %d, stride %d)",
              len(train_ds), len(dev_ds), m.window, m.stride)
 
@@ -400,11 +421,14 @@ def train_document(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool =
     if t.head_epochs:
         # Every rank runs the same seeded stage (cheap next to end-to-end training), so
         # that no rank waits on another; rank 0 saves.
-        selection_ds = WindowDataset(splits["dev_whole"], tokenizer, model.config, owned_only=True)
+        selection_ds = WindowDataset(splits["dev_whole"], tokenizer, model.config, owned_only=True,
+                                     lexical=lexical.get("dev_whole"))
         trainer.head_history = train_head_on_frozen_vectors(
             trainer.model, tokenizer, train_ds, selection_ds, class_weights(splits["train"], t.class_weighting), t,
             cfg.seed)
     save_model_folder(trainer, cfg.model_dir)
+    if m.lexical_features and trainer.is_world_process_zero():
+        lexical_model.save(Path(cfg.model_dir) / LEXICAL_FOLDER)
     return trainer
 
 
@@ -451,22 +475,27 @@ def train_head_on_frozen_vectors(model, tokenizer, train_ds: WindowDataset, dev_
         grid = torch.zeros(len(ids), slots, vectors.shape[1])
         positions = torch.zeros(len(ids), slots, len(model.config.position_features))
         labels = torch.full((len(ids), slots), -100, dtype=torch.long)
+        lexical = torch.zeros(len(ids), slots, len(LABELS)) if model.config.lexical_features else None
         for k, i in enumerate(ids):
             n = len(rows[i])
             grid[k, :n] = vectors[rows[i]]
             positions[k, :n] = torch.tensor(ds.examples[i]["positions"])
             labels[k, :n] = torch.tensor(ds.examples[i]["labels"])
+            if lexical is not None:
+                lexical[k, :n] = torch.tensor(ds.examples[i]["lexical"])
         lengths = torch.tensor([len(rows[i]) for i in ids])
-        return grid.to(device), positions.to(device), lengths, labels.to(device)
+        return (grid.to(device), positions.to(device), lengths, labels.to(device),
+                None if lexical is None else lexical.to(device))
 
     def dev_macro_f1() -> float:
         model.eval()
         logits, labels = [], []
         with torch.inference_mode():
             for b in range(0, len(dev_rows), 64):
-                grid, positions, lengths, gold = batch(dev_ds, dev_rows, list(range(b, min(b + 64, len(dev_rows)))))
+                grid, positions, lengths, gold, lexical = batch(dev_ds, dev_rows,
+                                                                list(range(b, min(b + 64, len(dev_rows)))))
                 keep = gold != -100
-                logits.append(model.head(grid, positions, lengths)[keep].float().cpu().numpy())
+                logits.append(model.head(grid, positions, lengths, lexical)[keep].float().cpu().numpy())
                 labels.append(gold[keep].cpu().numpy())
         return _macro_f1_windows((np.concatenate(logits), np.concatenate(labels)))["macro_f1"]
 
@@ -486,8 +515,8 @@ def train_head_on_frozen_vectors(model, tokenizer, train_ds: WindowDataset, dev_
         model.train()
         order = rng.permutation(len(train_rows))
         for b in range(0, len(order), t.head_batch_size):
-            grid, positions, lengths, labels = batch(train_ds, train_rows, order[b:b + t.head_batch_size])
-            logits = model.head(model.dropout(grid), positions, lengths)
+            grid, positions, lengths, labels, lexical = batch(train_ds, train_rows, order[b:b + t.head_batch_size])
+            logits = model.head(model.dropout(grid), positions, lengths, lexical)
             loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1),
                                                weight=weight, ignore_index=-100)
             optimiser.zero_grad()

@@ -2,6 +2,7 @@
 Hugging Face contract (AutoModel, safetensors, config.json, the registered
 pipeline), backends, and that a segment's label depends on its neighbours."""
 import json
+from pathlib import Path
 import subprocess
 import sys
 
@@ -120,9 +121,12 @@ def test_onnx_backends_agree_with_torch(tiny_document_model, tmp_path):
     assert list((folder / "onnx").glob("vectors-fp32-*.onnx")) and list((folder / "onnx").glob("vectors-int8-*.onnx"))
 
 
-def test_registered_pipeline_labels_a_whole_article_as_predict_does(tiny_document_model, tmp_path):
+@pytest.mark.parametrize("folder_fixture", ["tiny_document_model", "lexical_document_model"])
+def test_registered_pipeline_labels_a_whole_article_as_predict_does(folder_fixture, request, tmp_path):
     import claimsort  # noqa: F401
     from transformers import pipeline
+
+    tiny_document_model = request.getfixturevalue(folder_fixture)
 
     article = "# Minister denies report\n\nThe minister said the report was false. Critics disagreed.\n\n" \
               "Share this article\n"
@@ -143,3 +147,85 @@ def test_registered_pipeline_labels_a_whole_article_as_predict_does(tiny_documen
     assert [g["text"] for g in classify(html)] == ["Minister denies report", "The minister said the report was false."]
     with pytest.raises(ValueError, match="format 'pdf'"):
         classify("x", format="pdf")
+
+
+# --------------------------------------------------------------------------- #
+# Lexical features (model.lexical_features)
+# --------------------------------------------------------------------------- #
+def _lexical_rows() -> list[dict]:
+    """Eight articles; each has its own made-up word, in both of its segments, with
+    the article's label: only a model that saw the article knows the word."""
+    rows = []
+    for d in range(8):
+        for s in range(2):
+            rows.append({"doc_id": f"doc{d}", "sent_id": s, "text": f"zq{d}x filler words here",
+                         "label": LABELS[d % len(LABELS)]})
+    return rows
+
+
+def test_lexical_inputs_of_training_rows_come_from_models_that_never_saw_their_article():
+    from claimsort.modeling.document import fit_lexical, lexical_inputs
+
+    rows = _lexical_rows()
+    full, oof = fit_lexical(rows, seed=0, folds=4)
+    seen = lexical_inputs(full.predict_proba([rows]))
+    gold = [LABELS.index(r["label"]) for r in rows]
+    assert (seen.argmax(1) == gold).all(), "the model fitted on all rows knows each article's word"
+    assert oof.shape == (len(rows), len(LABELS))
+    assert (oof.argmax(1) != gold).mean() > 0.5, "out of fold, an article's own word is unknown"
+
+
+@pytest.fixture(scope="module")
+def lexical_document_model(tmp_path_factory) -> Path:
+    import torch
+    from transformers import AutoTokenizer, BertConfig
+
+    from claimsort.modeling.base_models import resolve_base_model
+    from claimsort.modeling.document import (LEXICAL_FOLDER, DocumentClassifierConfig, DocumentClassifierModel,
+                                             fit_lexical)
+
+    folder = tmp_path_factory.mktemp("model") / "lexical-document"
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base_model("all-MiniLM-L6-v2"))
+    encoder = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=64, max_position_embeddings=128)
+    torch.manual_seed(0)
+    model = DocumentClassifierModel(DocumentClassifierConfig(
+        encoder=encoder.to_dict(), sequence_hidden=16, window=4, stride=2, max_segment_tokens=32, head_tokens=16,
+        lexical_features=True))
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.3)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    fit_lexical(_lexical_rows(), seed=0, folds=4)[0].save(folder / LEXICAL_FOLDER)
+    return folder
+
+
+def test_a_lexical_model_reads_its_word_model(lexical_document_model):
+    from claimsort.modeling.document import DocumentClassifier
+
+    clf = DocumentClassifier.load(lexical_document_model)
+    doc = [{"sent_id": i, "text": t} for i, t in enumerate(["zq0x filler words here", "zq1x filler words here"])]
+    base = clf.predict_proba([doc])
+    assert base.shape == (2, len(LABELS)) and np.allclose(base.sum(1), 1, atol=1e-5)
+    # the same text with the word model's view changed: the probabilities follow it
+    clf.lexical.pipeline.named_steps["classifier"].intercept_ = \
+        clf.lexical.pipeline.named_steps["classifier"].intercept_ + np.array([5.0, 0.0, 0.0, -5.0])
+    assert not np.allclose(base, clf.predict_proba([doc]))
+
+
+def test_a_lexical_model_without_its_word_model_is_a_clear_error(lexical_document_model, tmp_path):
+    import shutil
+
+    import torch
+
+    from claimsort.io.errors import InputError
+    from claimsort.modeling.document import DocumentClassifier, DocumentClassifierModel
+
+    broken = tmp_path / "broken"
+    shutil.copytree(lexical_document_model, broken)
+    shutil.rmtree(broken / "lexical")
+    with pytest.raises(InputError, match=r"lexical/tfidf.json: missing"):
+        DocumentClassifier.load(broken)
+    model = DocumentClassifierModel.from_pretrained(lexical_document_model)
+    with pytest.raises(ValueError, match="lexical features"):
+        model.head(torch.zeros(1, 2, 32), torch.zeros(1, 2, 6), torch.tensor([2]))

@@ -38,6 +38,8 @@ from claimsort.labels import ID2LABEL, LABEL2ID, LABELS
 MODEL_TYPE = "claimsort-document"
 # Each segment's place in its article, as the sequence layer sees it.
 POSITION_FEATURES = ("relative_position", "is_first", "is_last", "from_start", "from_end", "article_length")
+# With lexical_features: the folder where the word n-gram model is kept, beside the weights.
+LEXICAL_FOLDER = "lexical"
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +56,17 @@ class DocumentClassifierConfig(PretrainedConfig):
     window / stride: segments per window and the step between window starts.
     max_segment_tokens: tokens kept of a segment; a longer one keeps its first
     head_tokens and its last (max_segment_tokens - head_tokens - 2) tokens.
+    lexical_features: the GRU and the labelling layer also read each segment's class
+    log-probabilities from a word n-gram model kept in the folder's lexical/
+    (see :func:`lexical_inputs`).
     """
 
     model_type = MODEL_TYPE
 
     def __init__(self, encoder: dict | None = None, pooling: str = "mean", sequence_hidden: int = 256,
                  sequence_layers: int = 1, dropout: float = 0.1, window: int = 32, stride: int = 16,
-                 max_segment_tokens: int = 128, head_tokens: int = 64, position_features=POSITION_FEATURES, **kwargs):
+                 max_segment_tokens: int = 128, head_tokens: int = 64, position_features=POSITION_FEATURES,
+                 lexical_features: bool = False, **kwargs):
         kwargs.setdefault("id2label", dict(ID2LABEL))
         kwargs.setdefault("label2id", dict(LABEL2ID))
         super().__init__(**kwargs)
@@ -74,6 +80,7 @@ class DocumentClassifierConfig(PretrainedConfig):
         self.max_segment_tokens = max_segment_tokens
         self.head_tokens = head_tokens
         self.position_features = list(position_features)
+        self.lexical_features = bool(lexical_features)
 
 
 class SegmentEncoder(nn.Module):
@@ -126,7 +133,8 @@ class DocumentClassifierModel(PreTrainedModel):
         super().__init__(config)
         encoder_config = AutoConfig.for_model(**config.encoder)
         self.segment_encoder = SegmentEncoder(AutoModel.from_config(encoder_config), config.pooling)
-        width = encoder_config.hidden_size
+        # each segment's vector, and with lexical_features its word n-gram model's view
+        width = encoder_config.hidden_size + (len(LABELS) if config.lexical_features else 0)
         self.sequence = nn.GRU(width + len(config.position_features), config.sequence_hidden,
                                num_layers=config.sequence_layers, batch_first=True, bidirectional=True,
                                dropout=config.dropout if config.sequence_layers > 1 else 0.0)
@@ -166,8 +174,15 @@ class DocumentClassifierModel(PreTrainedModel):
             out = out.index_copy(0, idx, vectors)
         return out
 
-    def head(self, grid: torch.Tensor, positions: torch.Tensor, window_lengths: torch.Tensor) -> torch.Tensor:
-        """Logits [B, S, labels] from segment vectors [B, S, H] laid out in windows."""
+    def head(self, grid: torch.Tensor, positions: torch.Tensor, window_lengths: torch.Tensor,
+             lexical: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits [B, S, labels] from segment vectors [B, S, H] laid out in windows (and,
+        with lexical_features, the segments' lexical inputs [B, S, labels])."""
+        if self.config.lexical_features:
+            if lexical is None:
+                raise ValueError("this document model reads lexical features (config.lexical_features): pass "
+                                 "`lexical`, or run it through claimsort's DocumentClassifier / pipeline")
+            grid = torch.cat([grid, lexical.to(grid.dtype)], dim=-1)
         features = torch.cat([grid, positions.to(grid.dtype)], dim=-1)
         packed = nn.utils.rnn.pack_padded_sequence(features, window_lengths.cpu(), batch_first=True,
                                                    enforce_sorted=False)
@@ -176,11 +191,11 @@ class DocumentClassifierModel(PreTrainedModel):
         return self.classifier(self.dropout(torch.cat([states, grid], dim=-1)))
 
     def forward(self, input_ids, attention_mask, segment_index, positions, window_lengths,
-                token_type_ids=None, labels=None, **kwargs):
+                token_type_ids=None, labels=None, lexical=None, **kwargs):
         batch, slots = positions.shape[:2]
         vectors = self.dropout(self.encode(input_ids, attention_mask, token_type_ids))
         grid = vectors.new_zeros(batch * slots, vectors.shape[-1]).index_copy(0, segment_index, vectors)
-        logits = self.head(grid.view(batch, slots, -1), positions, window_lengths)
+        logits = self.head(grid.view(batch, slots, -1), positions, window_lengths, lexical)
         loss = None
         if labels is not None:
             loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1),
@@ -260,7 +275,8 @@ def collate_windows(examples: list[dict], tokenizer) -> dict[str, torch.Tensor]:
     (the segments' tokens padded by tokenizer.pad).
 
     Each example: ``input_ids`` (one token list per segment), ``positions`` [S, P],
-    and optionally ``labels`` (one per segment, -100 where unscored)."""
+    optionally ``lexical`` [S, labels] and ``labels`` (one per segment, -100 where
+    unscored)."""
     slots = max(len(ex["input_ids"]) for ex in examples)
     padded = tokenizer.pad({"input_ids": [ids for ex in examples for ids in ex["input_ids"]]}, padding=True,
                            return_tensors="pt")
@@ -275,6 +291,11 @@ def collate_windows(examples: list[dict], tokenizer) -> dict[str, torch.Tensor]:
         lengths.append(k)
     batch = {"input_ids": input_ids, "attention_mask": attention_mask, "segment_index": torch.tensor(index),
              "positions": positions, "window_lengths": torch.tensor(lengths)}
+    if "lexical" in examples[0]:
+        lexical = torch.zeros((len(examples), slots, len(LABELS)))
+        for b, ex in enumerate(examples):
+            lexical[b, :len(ex["lexical"])] = torch.as_tensor(np.asarray(ex["lexical"]), dtype=torch.float32)
+        batch["lexical"] = lexical
     if "labels" in examples[0]:
         labels = torch.full((len(examples), slots), -100, dtype=torch.long)
         for b, ex in enumerate(examples):
@@ -284,9 +305,10 @@ def collate_windows(examples: list[dict], tokenizer) -> dict[str, torch.Tensor]:
 
 
 def document_windows(token_ids: list[list[int]], config: DocumentClassifierConfig, labels: list[int] | None = None,
-                     owned_only: bool = False) -> list[dict]:
+                     owned_only: bool = False, lexical: np.ndarray | None = None) -> list[dict]:
     """The windows of one article as model examples. owned_only: score each segment in
-    its owner window only (evaluation), else everywhere it appears (training)."""
+    its owner window only (evaluation), else everywhere it appears (training).
+    lexical: the article's lexical inputs [n, labels] (lexical_features models)."""
     n = len(token_ids)
     spans = windows(n, config.window, config.stride)
     owner = owners(n, spans)
@@ -294,10 +316,48 @@ def document_windows(token_ids: list[list[int]], config: DocumentClassifierConfi
     out = []
     for w, (start, end) in enumerate(spans):
         ex = {"input_ids": token_ids[start:end], "positions": positions[start:end].tolist(), "span": (start, end)}
+        if lexical is not None:
+            ex["lexical"] = lexical[start:end].tolist()
         if labels is not None:
             ex["labels"] = [labels[i] if (not owned_only or owner[i] == w) else -100 for i in range(start, end)]
         out.append(ex)
     return out
+
+
+# --------------------------------------------------------------------------- #
+# Lexical inputs: a word n-gram model's view of each segment
+# --------------------------------------------------------------------------- #
+# Most of the model's errors are about who speaks (a public authority or not) and
+# whose voice a sentence is in; the cues are often single words ("ministry",
+# "spokesman", "so-called"). A TF-IDF logistic regression over word n-grams
+# (claimsort.modeling.tfidf) read beside the encoder's vectors helped on dev
+# (bench/results/lexical_features.md).
+def lexical_inputs(proba: np.ndarray) -> np.ndarray:
+    """The n-gram model's class probabilities [n, labels] as the head reads them."""
+    return np.log(np.asarray(proba, dtype=np.float32) + 1e-4)
+
+
+def create_lexical_model(seed: int):
+    from claimsort.modeling.tfidf import TfidfClassifier
+
+    return TfidfClassifier.create(ngram_max=2, char_ngrams=False, seed=seed)
+
+
+def fit_lexical(train_rows: list[dict], seed: int, folds: int = 5):
+    """The n-gram model fitted on all training rows, and each training row's lexical
+    inputs out of fold (from a model fitted on the other folds' articles): the head
+    trains on what it will see at inference, not on the model's memory of the row."""
+    from sklearn.model_selection import GroupKFold
+
+    groups = np.array([r["doc_id"] for r in train_rows])
+    k = min(folds, len(set(groups)))
+    if k < 2:
+        raise ValueError("lexical_features needs at least 2 training articles (the out-of-fold fit)")
+    oof = np.zeros((len(train_rows), len(LABELS)), dtype=np.float32)
+    for fit_idx, held_idx in GroupKFold(n_splits=k).split(np.zeros(len(groups)), groups=groups):
+        fold_model = create_lexical_model(seed).fit([train_rows[i] for i in fit_idx])
+        oof[held_idx] = fold_model.predict_proba([[train_rows[i] for i in held_idx]])
+    return create_lexical_model(seed).fit(train_rows), lexical_inputs(oof)
 
 
 # --------------------------------------------------------------------------- #
@@ -320,6 +380,16 @@ class DocumentClassifier:
         self.backend = backend
         self.session = None
         self.workers = 1
+        self.lexical = None
+        if self.config.lexical_features:
+            from claimsort.io.errors import InputError
+            from claimsort.modeling.tfidf import TFIDF_FILE, TfidfClassifier
+
+            where = self._lexical_folder(folder)
+            if not (where / TFIDF_FILE).is_file():
+                raise InputError(f"{where / TFIDF_FILE}: missing (this document model reads lexical features, "
+                                 f"and its folder must hold the word n-gram model it was trained with)")
+            self.lexical = TfidfClassifier.load(where)
         if backend == "onnx":
             from claimsort.modeling.onnx import cpu_session, onnx_file
 
@@ -330,6 +400,17 @@ class DocumentClassifier:
         elif int8:
             self.model.segment_encoder = torch.ao.quantization.quantize_dynamic(
                 self.model.segment_encoder, {nn.Linear}, dtype=torch.qint8)
+
+    def _lexical_folder(self, folder) -> Path:
+        """The folder's lexical/; for a model loaded from the Hub by id, that of its repo."""
+        if folder is not None:
+            return Path(folder) / LEXICAL_FOLDER
+        name = getattr(self.model, "name_or_path", "") or ""
+        if name and not Path(name).exists():
+            from huggingface_hub import snapshot_download
+
+            return Path(snapshot_download(name, allow_patterns=[f"{LEXICAL_FOLDER}/*"])) / LEXICAL_FOLDER
+        return Path(name or ".") / LEXICAL_FOLDER
 
     @classmethod
     def load(cls, folder: str | Path, device: str | None = None, fast: str = "none",
@@ -389,6 +470,7 @@ class DocumentClassifier:
         if total == 0:
             return np.zeros((0, len(LABELS)), dtype=np.float32)
         vectors = self.encode([row["text"] for doc in documents for row in doc], batch_size)
+        lexical = lexical_inputs(self.lexical.predict_proba(documents)) if self.lexical is not None else None
         device = next(self.model.parameters()).device
         out = np.zeros((total, len(LABELS)), dtype=np.float32)
         # Windows of all documents, run through the GRU a few dozen at a time.
@@ -407,13 +489,17 @@ class DocumentClassifier:
             slots = max(end - start for _, start, end, _, _ in chunk)
             grid = np.zeros((len(chunk), slots, vectors.shape[1]), dtype=np.float32)
             pos = np.zeros((len(chunk), slots, len(self.config.position_features)), dtype=np.float32)
+            lex = np.zeros((len(chunk), slots, len(LABELS)), dtype=np.float32) if lexical is not None else None
             for k, (off, start, end, _, p) in enumerate(chunk):
                 grid[k, :end - start] = vectors[off + start:off + end]
                 pos[k, :end - start] = p
+                if lex is not None:
+                    lex[k, :end - start] = lexical[off + start:off + end]
             lengths = torch.tensor([end - start for _, start, end, _, _ in chunk])
             with torch.inference_mode():
                 logits = self.model.head(torch.from_numpy(grid).to(device), torch.from_numpy(pos).to(device),
-                                         lengths).float().cpu().numpy()
+                                         lengths, None if lex is None else torch.from_numpy(lex).to(device)
+                                         ).float().cpu().numpy()
             logits -= logits.max(-1, keepdims=True)
             proba = np.exp(logits)
             proba /= proba.sum(-1, keepdims=True)
