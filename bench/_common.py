@@ -107,3 +107,18 @@ def resolve_model(model: str) -> Path:
         raise SystemExit(f"{model}: not a transformer model folder (no config.json); train one first "
                          f"(make train) or pass --model")
     return path
+
+
+def model_run(model: str):
+    """A trained model folder, its run config and that config's data splits, with the run's torch
+    threads set: what a bench that retrains part of a model on the same data starts from."""
+    import torch
+
+    from claimsort.config import load_config
+    from claimsort.training import run_data
+
+    folder = resolve_model(model)
+    cfg = load_config(folder / "config.yaml", check_paths=False)
+    if cfg.training.torch_threads:
+        torch.set_num_threads(cfg.training.torch_threads)
+    return folder, cfg, run_data(cfg)

@@ -18,7 +18,7 @@ import dataclasses
 import sys
 import time
 
-from _common import markdown_table, resolve_model, write_result
+from _common import markdown_table, model_run, write_result
 
 
 def main(argv=None) -> int:
@@ -34,18 +34,12 @@ def main(argv=None) -> int:
             parser.error(f"--variant {v!r}: expected SCHEDULE:EPOCHS, schedule constant, linear or cosine")
         variants.append((schedule, int(epochs)))
 
-    import torch
     from transformers import AutoTokenizer
 
     import claimsort.training as training
-    from claimsort.config import load_config
     from claimsort.modeling.document import DocumentClassifierModel
 
-    folder = resolve_model(args.model)
-    cfg = load_config(folder / "config.yaml", check_paths=False)
-    if cfg.training.torch_threads:
-        torch.set_num_threads(cfg.training.torch_threads)
-    splits = training.run_data(cfg)
+    folder, cfg, splits = model_run(args.model)
     model = DocumentClassifierModel.from_pretrained(folder)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     train_ds = training.WindowDataset(splits["train"], tokenizer, model.config, owned_only=False,

@@ -20,7 +20,7 @@ import dataclasses
 import sys
 import time
 
-from _common import markdown_table, resolve_model, write_result
+from _common import markdown_table, model_run, write_result
 
 
 def main(argv=None) -> int:
@@ -29,18 +29,12 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43], help="head-stage seeds, each variant")
     args = parser.parse_args(argv)
 
-    import torch
     from transformers import AutoTokenizer
 
     import claimsort.training as training
-    from claimsort.config import load_config
     from claimsort.modeling.document import DocumentClassifierModel, fit_lexical, lexical_inputs
 
-    folder = resolve_model(args.model)
-    cfg = load_config(folder / "config.yaml", check_paths=False)
-    if cfg.training.torch_threads:
-        torch.set_num_threads(cfg.training.torch_threads)
-    splits = training.run_data(cfg)
+    folder, cfg, splits = model_run(args.model)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     started = time.perf_counter()
     full, train_lexical = fit_lexical(splits["train"], cfg.seed)
