@@ -379,7 +379,8 @@ def train_document(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool =
         lexical_model, lexical["train"] = fit_lexical(splits["train"], cfg.seed)
         for name in ("dev", "dev_whole"):
             lexical[name] = lexical_inputs(lexical_model.predict_proba([splits[name]]))
-        log.info("lexical features: word n-gram model fitted (5 folds out of fold, then all) in %.0f s",
+        log.info("lexical features: word n-gram model fitted (out of fold over the training articles, "
+                 "then on all) in %.0f s",
                  time.perf_counter() - started)
     encoder = model.segment_encoder.encoder
     if m.freeze_embeddings or m.freeze_layers:
