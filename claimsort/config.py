@@ -131,6 +131,11 @@ class ModelConfig:
     sees what inference sees), saved in the model folder's lexical/. About a minute
     of training on a CPU; on dev it helped where the vectors alone were short: who
     speaks, and whose voice (bench/results/lexical_features.md)."""
+    lexical_context_words: bool = False
+    """document, with lexical_features: the n-gram model also reads the words of the
+    segment before and after each segment (marked as theirs: who spoke just before,
+    whether the passage goes on), recorded in lexical/tfidf.json
+    (bench/results/lexical_features.md)."""
     page_structure: bool = True
     """Also fit the page-structure model (claimsort.html.pagestructure: boilerplate of
     HTML pages judged from their markup) on the training web pages, when the
@@ -363,6 +368,9 @@ def load_config(path: str | Path, overrides: list[str] = (), check_paths: bool =
         value = getattr(run.training, key)
         if value < least:
             raise InputError(f"config key 'training.{key}': {value} is below {least}")
+    if run.model.lexical_context_words and not run.model.lexical_features:
+        raise InputError(f"{path}: model.lexical_context_words is set but model.lexical_features is not "
+                         "(the neighbours' words are inputs of the lexical model)")
     if check_paths:
         written = root / run.data.written
         if not written.is_file():

@@ -376,9 +376,9 @@ def train_document(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool =
     lexical = {}
     if m.lexical_features:
         started = time.perf_counter()
-        lexical_model, lexical["train"] = fit_lexical(splits["train"], cfg.seed)
+        lexical_model, lexical["train"] = fit_lexical(splits["train"], cfg.seed, context_words=m.lexical_context_words)
         for name in ("dev", "dev_whole"):
-            lexical[name] = lexical_inputs(lexical_model.predict_proba([splits[name]]))
+            lexical[name] = lexical_inputs(lexical_model.predict_proba(group_documents(splits[name])))
         log.info("lexical features: word n-gram model fitted (out of fold over the training articles, "
                  "then on all) in %.0f s",
                  time.perf_counter() - started)

@@ -57,6 +57,8 @@ def test_overrides_with_dotted_keys(monkeypatch):
     (["training.head_epochs=-1"], "config key 'training.head_epochs': -1 is below 0"),
     (["training.head_batch_size=0"], "config key 'training.head_batch_size': 0 is below 1"),
     (["training.head_lr_scheduler_type=step"], "config key 'training.head_lr_scheduler_type'"),
+    (["model.lexical_features=false", "model.lexical_context_words=true"],
+     "model.lexical_context_words is set but model.lexical_features is not"),
 ])
 def test_bad_configs_name_the_key(override, message, monkeypatch):
     monkeypatch.chdir(ROOT)

@@ -229,3 +229,64 @@ def test_a_lexical_model_without_its_word_model_is_a_clear_error(lexical_documen
     model = DocumentClassifierModel.from_pretrained(lexical_document_model)
     with pytest.raises(ValueError, match="lexical features"):
         model.head(torch.zeros(1, 2, 32), torch.zeros(1, 2, 6), torch.tensor([2]))
+
+
+def test_context_texts_mark_each_neighbours_words_and_stop_at_the_article_edge():
+    from claimsort.modeling.tfidf import context_texts
+
+    docs = [[{"text": "The minister spoke."}, {"text": "He added more."}], [{"text": "Share this"}]]
+    assert context_texts(docs) == ["The minister spoke. n_he n_added n_more",
+                                   "He added more. p_the p_minister p_spoke",
+                                   "Share this"]
+
+
+def _context_rows() -> list[dict]:
+    """Articles where a segment's label is given only by the word of the segment
+    before it: 'mx' before means official_claim, 'rx' reported_statement."""
+    rows = []
+    for d in range(12):
+        cue, label = ("mx", "official_claim") if d % 2 else ("rx", "reported_statement")
+        for s, (text, lab) in enumerate([(f"{cue} opening line", "boilerplate"), ("the same middle line", label)]):
+            rows.append({"doc_id": f"doc{d}", "sent_id": s, "text": text, "label": lab})
+    return rows
+
+
+def test_a_context_words_model_reads_the_segment_before_and_keeps_the_option_when_saved(tmp_path):
+    from claimsort.modeling.tfidf import TfidfClassifier
+
+    model = TfidfClassifier.create(char_ngrams=False, seed=0, context_words=True).fit(_context_rows())
+    official = [{"text": "mx opening line"}, {"text": "the same middle line"}]
+    reported = [{"text": "rx opening line"}, {"text": "the same middle line"}]
+    model.save(tmp_path / "lexical")
+    loaded = TfidfClassifier.load(tmp_path / "lexical")
+    assert loaded.context_words
+    both = loaded.predict_proba([official, reported])
+    assert LABELS[both[1].argmax()] == "official_claim" and LABELS[both[3].argmax()] == "reported_statement"
+    # articles are read apart: together or one by one, the same probabilities
+    assert np.allclose(both, np.vstack([loaded.predict_proba([official]), loaded.predict_proba([reported])]))
+    # a word-only model cannot tell the two middle lines apart
+    plain = TfidfClassifier.create(char_ngrams=False, seed=0).fit(_context_rows()).predict_proba([official, reported])
+    assert np.allclose(plain[1], plain[3])
+
+
+def test_a_tfidf_folder_with_a_bad_context_words_value_is_refused(tmp_path):
+    import json
+
+    from claimsort.io.errors import InputError
+    from claimsort.modeling.tfidf import TFIDF_FILE, TfidfClassifier
+
+    TfidfClassifier.create(char_ngrams=False, seed=0).fit(_context_rows()).save(tmp_path)
+    spec = json.loads((tmp_path / TFIDF_FILE).read_text())
+    (tmp_path / TFIDF_FILE).write_text(json.dumps({**spec, "context_words": "yes"}))
+    with pytest.raises(InputError, match="context_words"):
+        TfidfClassifier.load(tmp_path)
+
+
+def test_out_of_fold_context_inputs_tell_lines_apart_by_their_own_articles_neighbour():
+    from claimsort.modeling.document import fit_lexical
+
+    rows = _context_rows()
+    _, oof = fit_lexical(rows, seed=0, folds=4, context_words=True)
+    middle = [i for i, r in enumerate(rows) if r["sent_id"] == 1]
+    # every held-out middle line is told apart by the word of its own article's opening line
+    assert all(LABELS[oof[i].argmax()] == rows[i]["label"] for i in middle)

@@ -337,17 +337,19 @@ def lexical_inputs(proba: np.ndarray) -> np.ndarray:
     return np.log(np.asarray(proba, dtype=np.float32) + 1e-4)
 
 
-def create_lexical_model(seed: int):
+def create_lexical_model(seed: int, context_words: bool = False):
     from claimsort.modeling.tfidf import TfidfClassifier
 
-    return TfidfClassifier.create(ngram_max=2, char_ngrams=False, seed=seed)
+    return TfidfClassifier.create(ngram_max=2, char_ngrams=False, seed=seed, context_words=context_words)
 
 
-def fit_lexical(train_rows: list[dict], seed: int, folds: int = 5):
+def fit_lexical(train_rows: list[dict], seed: int, folds: int = 5, context_words: bool = False):
     """The n-gram model fitted on all training rows, and each training row's lexical
     inputs out of fold (from a model fitted on the other folds' articles): the head
     trains on what it will see at inference, not on the model's memory of the row."""
     from sklearn.model_selection import GroupKFold
+
+    from claimsort.corpus import group_documents
 
     groups = np.array([r["doc_id"] for r in train_rows])
     k = min(folds, len(set(groups)))
@@ -355,9 +357,10 @@ def fit_lexical(train_rows: list[dict], seed: int, folds: int = 5):
         raise ValueError("lexical_features needs at least 2 training articles (the out-of-fold fit)")
     oof = np.zeros((len(train_rows), len(LABELS)), dtype=np.float32)
     for fit_idx, held_idx in GroupKFold(n_splits=k).split(np.zeros(len(groups)), groups=groups):
-        fold_model = create_lexical_model(seed).fit([train_rows[i] for i in fit_idx])
-        oof[held_idx] = fold_model.predict_proba([[train_rows[i] for i in held_idx]])
-    return create_lexical_model(seed).fit(train_rows), lexical_inputs(oof)
+        fold_model = create_lexical_model(seed, context_words).fit([train_rows[i] for i in fit_idx])
+        # a fold holds whole articles, so its rows stay in their articles' order
+        oof[held_idx] = fold_model.predict_proba(group_documents([train_rows[i] for i in held_idx]))
+    return create_lexical_model(seed, context_words).fit(train_rows), lexical_inputs(oof)
 
 
 # --------------------------------------------------------------------------- #

@@ -3,6 +3,7 @@ tfidf.json (vectorizers: parameters and vocabulary) and tfidf.npz (arrays)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,14 +16,20 @@ from claimsort.modeling.sentence import CLAIMSORT_META
 
 
 class TfidfClassifier:
-    """TF-IDF features of the segment text + multinomial logistic regression."""
+    """TF-IDF features of the segment text + multinomial logistic regression.
 
-    def __init__(self, pipeline):
+    With `context_words`, each segment's text is followed by the words of the segments
+    before and after it in its article, marked as theirs ("p_said", "n_minister"), so
+    that the n-grams see who spoke just before and whether the passage goes on (see
+    context_texts)."""
+
+    def __init__(self, pipeline, context_words: bool = False):
         self.pipeline = pipeline
+        self.context_words = context_words
 
     @classmethod
     def create(cls, ngram_max: int = 2, char_ngrams: bool = True, C: float = 4.0, seed: int = 42,
-               class_weight: str | None = "balanced") -> "TfidfClassifier":
+               class_weight: str | None = "balanced", context_words: bool = False) -> "TfidfClassifier":
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import FeatureUnion, Pipeline
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -36,14 +43,24 @@ class TfidfClassifier:
             ("features", FeatureUnion(features)),
             ("classifier", LogisticRegression(C=C, max_iter=2000, class_weight=class_weight, random_state=seed)),
         ])
-        return cls(pipeline)
+        return cls(pipeline, context_words=context_words)
+
+    def _texts(self, documents: list[list[dict]]) -> list[str]:
+        if self.context_words:
+            return context_texts(documents)
+        return [row["text"] for doc in documents for row in doc]
 
     def fit(self, rows: list[dict]) -> "TfidfClassifier":
-        self.pipeline.fit([r["text"] for r in rows], [LABEL2ID[r["label"]] for r in rows])
+        """Fit on segment rows; a document's rows are consecutive (its neighbours are
+        the rows before and after it with the same doc_id)."""
+        from claimsort.corpus import group_documents
+
+        texts = self._texts(group_documents(rows)) if self.context_words else [r["text"] for r in rows]
+        self.pipeline.fit(texts, [LABEL2ID[r["label"]] for r in rows])
         return self
 
     def predict_proba(self, documents: list[list[dict]], batch_size: int = 0) -> np.ndarray:
-        texts = [row["text"] for doc in documents for row in doc]
+        texts = self._texts(documents)
         if not texts:
             return np.zeros((0, len(LABELS)), dtype=np.float32)
         proba = self.pipeline.predict_proba(texts)
@@ -57,7 +74,8 @@ class TfidfClassifier:
         loading a folder from anywhere cannot run code (see load_classifier)."""
         folder.mkdir(parents=True, exist_ok=True)
         features, classifier = self.pipeline.named_steps["features"], self.pipeline.named_steps["classifier"]
-        spec, arrays = {"format": SAFE_FORMAT, "vectorizers": []}, logistic_regression_arrays(classifier)
+        spec = {"format": SAFE_FORMAT, "context_words": self.context_words, "vectorizers": []}
+        arrays = logistic_regression_arrays(classifier)
         for name, vectorizer in features.transformer_list:
             params = vectorizer.get_params()
             if any(callable(params[k]) for k in ("tokenizer", "preprocessor", "analyzer")):
@@ -92,10 +110,33 @@ class TfidfClassifier:
                 steps.append((v["name"], vectorizer))
             pipeline = Pipeline([("features", FeatureUnion(steps)),
                                  ("classifier", logistic_regression_from(arrays))])
+            context_words = spec.get("context_words", False)  # absent in folders saved before the option
+            if not isinstance(context_words, bool):
+                raise TypeError(f"context_words is {context_words!r}, not true or false")
         except (KeyError, TypeError, ValueError) as e:
             raise InputError(f"{folder / TFIDF_FILE}: not a TF-IDF model claimsort can read ({type(e).__name__}: "
                             f"{e}); {DAMAGED}") from None
-        return cls(pipeline)
+        return cls(pipeline, context_words=context_words)
+
+
+_WORD = re.compile(r"\b\w\w+\b")  # the vectorizers' default token pattern
+
+
+def context_texts(documents: list[list[dict]]) -> list[str]:
+    """Each segment's text, then the lower-cased words of the segment before it
+    prefixed "p_" and of the one after it prefixed "n_" (none at an article's edge):
+    one string per segment, in document order, for an unchanged TfidfVectorizer."""
+    out = []
+    for doc in documents:
+        words = [_WORD.findall(row["text"].lower()) for row in doc]
+        for k, row in enumerate(doc):
+            parts = [row["text"]]
+            if k > 0:
+                parts += ["p_" + w for w in words[k - 1]]
+            if k + 1 < len(doc):
+                parts += ["n_" + w for w in words[k + 1]]
+            out.append(" ".join(parts))
+    return out
 
 
 # --------------------------------------------------------------------------- #
