@@ -134,8 +134,9 @@ class ModelConfig:
     lexical_context_words: bool = False
     """document, with lexical_features: the n-gram model also reads the words of the
     segment before and after each segment (marked as theirs: who spoke just before,
-    whether the passage goes on), recorded in lexical/tfidf.json
-    (bench/results/lexical_features.md)."""
+    whether the passage goes on), recorded in lexical/tfidf.json. Off by default: on
+    dev the n-gram model alone gained from it, the document model lost (0.7596 against
+    0.7678 whole-dev macro-F1; bench/results/lexical_features.md)."""
     page_structure: bool = True
     """Also fit the page-structure model (claimsort.html.pagestructure: boilerplate of
     HTML pages judged from their markup) on the training web pages, when the

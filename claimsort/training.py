@@ -472,18 +472,13 @@ def train_head_on_frozen_vectors(model, tokenizer, train_ds: WindowDataset, dev_
     device = next(model.parameters()).device
 
     def batch(ds, rows, ids):
-        slots = max(len(rows[i]) for i in ids)
-        grid = torch.zeros(len(ids), slots, vectors.shape[1])
-        positions = torch.zeros(len(ids), slots, len(model.config.position_features))
-        labels = torch.full((len(ids), slots), -100, dtype=torch.long)
-        lexical = torch.zeros(len(ids), slots, len(LABELS)) if model.config.lexical_features else None
-        for k, i in enumerate(ids):
-            n = len(rows[i])
-            grid[k, :n] = vectors[rows[i]]
-            positions[k, :n] = torch.tensor(ds.examples[i]["positions"])
-            labels[k, :n] = torch.tensor(ds.examples[i]["labels"])
-            if lexical is not None:
-                lexical[k, :n] = torch.tensor(ds.examples[i]["lexical"])
+        from claimsort.modeling.document import window_grid
+
+        examples = [ds.examples[i] for i in ids]
+        grid = window_grid([vectors[rows[i]] for i in ids])
+        positions = window_grid([ex["positions"] for ex in examples])
+        labels = window_grid([ex["labels"] for ex in examples], fill=-100, dtype=torch.long)
+        lexical = window_grid([ex["lexical"] for ex in examples]) if model.config.lexical_features else None
         lengths = torch.tensor([len(rows[i]) for i in ids])
         return (grid.to(device), positions.to(device), lengths, labels.to(device),
                 None if lexical is None else lexical.to(device))

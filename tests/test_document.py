@@ -290,3 +290,15 @@ def test_out_of_fold_context_inputs_tell_lines_apart_by_their_own_articles_neigh
     middle = [i for i, r in enumerate(rows) if r["sent_id"] == 1]
     # every held-out middle line is told apart by the word of its own article's opening line
     assert all(LABELS[oof[i].argmax()] == rows[i]["label"] for i in middle)
+
+
+def test_window_grid_pads_each_window_to_the_longest_and_keeps_its_values():
+    import torch
+
+    from claimsort.modeling.document import window_grid
+
+    grid = window_grid([[[1.0, 2.0]], [[3.0, 4.0], [5.0, 6.0]]])
+    assert grid.shape == (2, 2, 2)
+    assert grid[0, 0].tolist() == [1.0, 2.0] and grid[0, 1].tolist() == [0.0, 0.0]
+    labels = window_grid([[1, 2, 3], [0]], fill=-100, dtype=torch.long)
+    assert labels.dtype == torch.long and labels.tolist() == [[1, 2, 3], [0, -100, -100]]

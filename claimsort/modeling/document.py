@@ -270,6 +270,19 @@ def tokenize_segments(tokenizer, texts: list[str], max_length: int, head_tokens:
     return out
 
 
+def window_grid(per_window, fill: float = 0.0, dtype=torch.float32) -> torch.Tensor:
+    """Windows' per-segment values (one array-like [n_b, ...] each) laid into one
+    padded tensor [windows, longest n, ...], `fill` past each window's end: the one
+    layout the sequence layer reads, for training, the head stage and serving."""
+    per_window = [x.to(dtype) if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x), dtype=dtype)
+                  for x in per_window]
+    slots = max(len(x) for x in per_window)
+    grid = torch.full((len(per_window), slots, *per_window[0].shape[1:]), fill, dtype=dtype)
+    for b, x in enumerate(per_window):
+        grid[b, :len(x)] = x
+    return grid
+
+
 def collate_windows(examples: list[dict], tokenizer) -> dict[str, torch.Tensor]:
     """A batch of windows -> the flat tensors DocumentClassifierModel.forward takes
     (the segments' tokens padded by tokenizer.pad).
@@ -280,27 +293,15 @@ def collate_windows(examples: list[dict], tokenizer) -> dict[str, torch.Tensor]:
     slots = max(len(ex["input_ids"]) for ex in examples)
     padded = tokenizer.pad({"input_ids": [ids for ex in examples for ids in ex["input_ids"]]}, padding=True,
                            return_tensors="pt")
-    input_ids, attention_mask = padded["input_ids"].long(), padded["attention_mask"].long()
-    n_pos = len(examples[0]["positions"][0])
-    positions = torch.zeros((len(examples), slots, n_pos))
-    index, lengths = [], []
-    for b, ex in enumerate(examples):
-        k = len(ex["input_ids"])
-        positions[b, :k] = torch.as_tensor(np.asarray(ex["positions"]), dtype=torch.float32)
-        index.extend(b * slots + s for s in range(k))
-        lengths.append(k)
-    batch = {"input_ids": input_ids, "attention_mask": attention_mask, "segment_index": torch.tensor(index),
-             "positions": positions, "window_lengths": torch.tensor(lengths)}
+    lengths = [len(ex["input_ids"]) for ex in examples]
+    batch = {"input_ids": padded["input_ids"].long(), "attention_mask": padded["attention_mask"].long(),
+             "segment_index": torch.tensor([b * slots + s for b, k in enumerate(lengths) for s in range(k)]),
+             "positions": window_grid([ex["positions"] for ex in examples]),
+             "window_lengths": torch.tensor(lengths)}
     if "lexical" in examples[0]:
-        lexical = torch.zeros((len(examples), slots, len(LABELS)))
-        for b, ex in enumerate(examples):
-            lexical[b, :len(ex["lexical"])] = torch.as_tensor(np.asarray(ex["lexical"]), dtype=torch.float32)
-        batch["lexical"] = lexical
+        batch["lexical"] = window_grid([ex["lexical"] for ex in examples])
     if "labels" in examples[0]:
-        labels = torch.full((len(examples), slots), -100, dtype=torch.long)
-        for b, ex in enumerate(examples):
-            labels[b, :len(ex["labels"])] = torch.tensor(ex["labels"])
-        batch["labels"] = labels
+        batch["labels"] = window_grid([ex["labels"] for ex in examples], fill=-100, dtype=torch.long)
     return batch
 
 
@@ -489,20 +490,13 @@ class DocumentClassifier:
             offset += n
         for b in range(0, len(items), 64):
             chunk = items[b:b + 64]
-            slots = max(end - start for _, start, end, _, _ in chunk)
-            grid = np.zeros((len(chunk), slots, vectors.shape[1]), dtype=np.float32)
-            pos = np.zeros((len(chunk), slots, len(self.config.position_features)), dtype=np.float32)
-            lex = np.zeros((len(chunk), slots, len(LABELS)), dtype=np.float32) if lexical is not None else None
-            for k, (off, start, end, _, p) in enumerate(chunk):
-                grid[k, :end - start] = vectors[off + start:off + end]
-                pos[k, :end - start] = p
-                if lex is not None:
-                    lex[k, :end - start] = lexical[off + start:off + end]
+            grid = window_grid([vectors[off + start:off + end] for off, start, end, _, _ in chunk])
+            pos = window_grid([p for _, _, _, _, p in chunk])
+            lex = (None if lexical is None else
+                   window_grid([lexical[off + start:off + end] for off, start, end, _, _ in chunk]).to(device))
             lengths = torch.tensor([end - start for _, start, end, _, _ in chunk])
             with torch.inference_mode():
-                logits = self.model.head(torch.from_numpy(grid).to(device), torch.from_numpy(pos).to(device),
-                                         lengths, None if lex is None else torch.from_numpy(lex).to(device)
-                                         ).float().cpu().numpy()
+                logits = self.model.head(grid.to(device), pos.to(device), lengths, lex).float().cpu().numpy()
             logits -= logits.max(-1, keepdims=True)
             proba = np.exp(logits)
             proba /= proba.sum(-1, keepdims=True)
