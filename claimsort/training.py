@@ -466,14 +466,14 @@ def train_head_on_frozen_vectors(model, tokenizer, train_ds: WindowDataset, dev_
     from torch import nn
     from transformers import get_scheduler
 
+    from claimsort.modeling.document import window_grid
+
     started = time.perf_counter()
     vectors, (train_rows, dev_rows) = _segment_vectors(model, tokenizer, [train_ds, dev_ds])
     log.info("head stage: %d distinct segments encoded in %.0f s", len(vectors), time.perf_counter() - started)
     device = next(model.parameters()).device
 
     def batch(ds, rows, ids):
-        from claimsort.modeling.document import window_grid
-
         examples = [ds.examples[i] for i in ids]
         grid = window_grid([vectors[rows[i]] for i in ids])
         positions = window_grid([ex["positions"] for ex in examples])

@@ -490,13 +490,13 @@ class DocumentClassifier:
             offset += n
         for b in range(0, len(items), 64):
             chunk = items[b:b + 64]
-            grid = window_grid([vectors[off + start:off + end] for off, start, end, _, _ in chunk])
-            pos = window_grid([p for _, _, _, _, p in chunk])
-            lex = (None if lexical is None else
-                   window_grid([lexical[off + start:off + end] for off, start, end, _, _ in chunk]).to(device))
+            grid = window_grid([vectors[off + start:off + end] for off, start, end, _, _ in chunk]).to(device)
+            pos = window_grid([p for _, _, _, _, p in chunk]).to(device)
+            lex = None if lexical is None else window_grid([lexical[off + start:off + end]
+                                                             for off, start, end, _, _ in chunk]).to(device)
             lengths = torch.tensor([end - start for _, start, end, _, _ in chunk])
             with torch.inference_mode():
-                logits = self.model.head(grid.to(device), pos.to(device), lengths, lex).float().cpu().numpy()
+                logits = self.model.head(grid, pos, lengths, lex).float().cpu().numpy()
             logits -= logits.max(-1, keepdims=True)
             proba = np.exp(logits)
             proba /= proba.sum(-1, keepdims=True)

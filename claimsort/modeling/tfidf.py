@@ -55,8 +55,9 @@ class TfidfClassifier:
         the rows before and after it with the same doc_id)."""
         from claimsort.corpus import group_documents
 
-        texts = self._texts(group_documents(rows)) if self.context_words else [r["text"] for r in rows]
-        self.pipeline.fit(texts, [LABEL2ID[r["label"]] for r in rows])
+        # without context_words the rows need no doc_id: they are read as one list
+        documents = group_documents(rows) if self.context_words else [rows]
+        self.pipeline.fit(self._texts(documents), [LABEL2ID[r["label"]] for r in rows])
         return self
 
     def predict_proba(self, documents: list[list[dict]], batch_size: int = 0) -> np.ndarray:
