@@ -37,14 +37,20 @@ def main(argv=None) -> int:
     from transformers import AutoTokenizer
 
     import claimsort.training as training
-    from claimsort.modeling.document import DocumentClassifierModel
+    from claimsort.corpus import group_documents
+    from claimsort.modeling.document import DocumentClassifierModel, fit_lexical, lexical_inputs
 
     folder, cfg, splits = model_run(args.model)
     model = DocumentClassifierModel.from_pretrained(folder)
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    train_ds = training.WindowDataset(splits["train"], tokenizer, model.config, owned_only=False,
-                                      max_boilerplate_windows=2)
-    dev_ds = training.WindowDataset(splits["dev_whole"], tokenizer, model.config, owned_only=True)
+    train_lexical = dev_lexical = None
+    if model.config.lexical_features:  # fitted as training fits it
+        full, train_lexical = fit_lexical(splits["train"], cfg.seed, context_words=cfg.model.lexical_context_words)
+        dev_lexical = lexical_inputs(full.predict_proba(group_documents(splits["dev_whole"])))
+    train_ds = training.head_stage_windows(splits["train"], tokenizer, model.config, cfg.training.head_all_windows,
+                                           train_lexical)
+    dev_ds = training.WindowDataset(splits["dev_whole"], tokenizer, model.config, owned_only=True,
+                                    lexical=dev_lexical)
     weights = training.class_weights(splits["train"], cfg.training.class_weighting)
 
     # One encoding pass for every variant: the encoder is frozen, so its vectors are.

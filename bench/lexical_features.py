@@ -64,8 +64,8 @@ def main(argv=None) -> int:
                                                                ignore_mismatched_sizes=True)
         train_lexical, dev_lexical = lexical.get(name, (None, None))
         datasets[name] = (
-            training.WindowDataset(splits["train"], tokenizer, models[name].config, owned_only=False,
-                                   max_boilerplate_windows=2, lexical=train_lexical),
+            training.head_stage_windows(splits["train"], tokenizer, models[name].config,
+                                        cfg.training.head_all_windows, train_lexical),
             training.WindowDataset(splits["dev_whole"], tokenizer, models[name].config, owned_only=True,
                                    lexical=dev_lexical))
     weights = training.class_weights(splits["train"], cfg.training.class_weighting)

@@ -97,7 +97,7 @@ def write_benchmarks_md(results_dir: Path, target: Path) -> None:
     sections = [INTRO.rstrip()]
     # Results that come from training runs (bench/model_comparison.py, make train) lead.
     known = [results_dir / f"{name}.md" for name in ("summary", "model_comparison", "learning_curve", "error_analysis",
-                                                     "encoder_comparison", "head_comparison", "head_stage_schedules", "lexical_features", "training_runs", "fast_path_accuracy",
+                                                     "encoder_comparison", "head_comparison", "head_stage_schedules", "head_stage_windows", "lexical_features", "training_runs", "fast_path_accuracy",
                                                      *ORDER)]
     extra = sorted(p for p in results_dir.glob("*.md") if p not in known)
     for path in known + extra:

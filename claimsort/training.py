@@ -281,6 +281,11 @@ def train_transformer(cfg: RunConfig, splits: dict[str, list[dict]], resume: boo
 # --------------------------------------------------------------------------- #
 # Document model
 # --------------------------------------------------------------------------- #
+# Web-page windows that hold page furniture only, kept per page in end-to-end
+# training (a web page is mostly furniture; this halves its windows).
+FURNITURE_WINDOWS_PER_PAGE = 2
+
+
 class WindowDataset:
     """Training or evaluation windows of whole articles (claimsort.modeling.document)."""
 
@@ -392,7 +397,7 @@ def train_document(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool =
         for module in [encoder.embeddings, *layers[:m.freeze_layers]]:
             module.requires_grad_(False)
     train_ds = WindowDataset(splits["train"], tokenizer, model.config, owned_only=False,
-                             max_boilerplate_windows=2, lexical=lexical.get("train"))
+                             max_boilerplate_windows=FURNITURE_WINDOWS_PER_PAGE, lexical=lexical.get("train"))
     dev_ds = WindowDataset(splits["dev"], tokenizer, model.config, owned_only=True, lexical=lexical.get("dev"))
     log.info("document model: %d training windows, %d dev windows (window %d, stride %d)",
              len(train_ds), len(dev_ds), m.window, m.stride)
@@ -424,13 +429,23 @@ def train_document(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool =
         # that no rank waits on another; rank 0 saves.
         selection_ds = WindowDataset(splits["dev_whole"], tokenizer, model.config, owned_only=True,
                                      lexical=lexical.get("dev_whole"))
+        head_ds = head_stage_windows(splits["train"], tokenizer, model.config, t.head_all_windows,
+                                     lexical.get("train")) if t.head_all_windows else train_ds
+        log.info("head stage: %d training windows", len(head_ds))
         trainer.head_history = train_head_on_frozen_vectors(
-            trainer.model, tokenizer, train_ds, selection_ds, class_weights(splits["train"], t.class_weighting), t,
+            trainer.model, tokenizer, head_ds, selection_ds, class_weights(splits["train"], t.class_weighting), t,
             cfg.seed)
     save_model_folder(trainer, cfg.model_dir)
     if m.lexical_features and trainer.is_world_process_zero():
         lexical_model.save(Path(cfg.model_dir) / LEXICAL_FOLDER)
     return trainer
+
+
+def head_stage_windows(rows: list[dict], tokenizer, config, all_windows: bool, lexical=None) -> WindowDataset:
+    """The head stage's training windows (training.head_all_windows): all of them, or,
+    as end to end, two furniture-only windows per web page."""
+    return WindowDataset(rows, tokenizer, config, owned_only=False, lexical=lexical,
+                         max_boilerplate_windows=None if all_windows else FURNITURE_WINDOWS_PER_PAGE)
 
 
 def _segment_vectors(model, tokenizer, datasets: list[WindowDataset]):

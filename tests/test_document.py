@@ -302,3 +302,24 @@ def test_window_grid_pads_each_window_to_the_longest_and_keeps_its_values():
     assert grid[0, 0].tolist() == [1.0, 2.0] and grid[0, 1].tolist() == [0.0, 0.0]
     labels = window_grid([[1, 2, 3], [0]], fill=-100, dtype=torch.long)
     assert labels.dtype == torch.long and labels.tolist() == [[1, 2, 3], [0, -100, -100]]
+
+
+def test_head_stage_reads_every_furniture_window_only_when_told(tiny_document_model):
+    from transformers import AutoTokenizer
+
+    from claimsort.modeling.document import DocumentClassifierConfig
+    from claimsort.training import FURNITURE_WINDOWS_PER_PAGE, head_stage_windows
+
+    config = DocumentClassifierConfig.from_pretrained(tiny_document_model)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_document_model)
+    # a web page: 20 menu lines, then 4 article sentences; windows of 4 every 2
+    page = [{"doc_id": "web-x", "sent_id": i, "text": f"Menu entry {i}", "label": "boilerplate", "source": "web"}
+            for i in range(20)]
+    page += [{"doc_id": "web-x", "sent_id": 20 + i, "text": f"The council said it met {i}.",
+              "label": "official_claim", "source": "web"} for i in range(4)]
+    furniture_only = lambda ds: sum(all(y == 3 for y in ex["labels"]) for ex in ds.examples)  # noqa: E731
+    capped = head_stage_windows(page, tokenizer, config, all_windows=False)
+    every = head_stage_windows(page, tokenizer, config, all_windows=True)
+    assert furniture_only(capped) == FURNITURE_WINDOWS_PER_PAGE
+    assert furniture_only(every) == len(windows(24, 4, 2)) - 2 == 9  # all but the two that reach the article
+    assert len(every) == len(windows(24, 4, 2))
