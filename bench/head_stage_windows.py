@@ -50,7 +50,7 @@ def main(argv=None) -> int:
 
     rows, best = [], {}
     for all_windows, described in VARIANTS.items():
-        train_ds = training.head_stage_windows(splits["train"], tokenizer, model.config, all_windows, train_lexical)
+        train_ds = training.training_windows(splits["train"], tokenizer, model.config, all_windows, train_lexical)
         started = time.perf_counter()
         encoded = encode_vectors(model, tokenizer, [train_ds, dev_ds])  # the encoder is frozen: once per variant
         encode_s = time.perf_counter() - started

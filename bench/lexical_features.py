@@ -64,7 +64,7 @@ def main(argv=None) -> int:
                                                                ignore_mismatched_sizes=True)
         train_lexical, dev_lexical = lexical.get(name, (None, None))
         datasets[name] = (
-            training.head_stage_windows(splits["train"], tokenizer, models[name].config,
+            training.training_windows(splits["train"], tokenizer, models[name].config,
                                         cfg.training.head_all_windows, train_lexical),
             training.WindowDataset(splits["dev_whole"], tokenizer, models[name].config, owned_only=True,
                                    lexical=dev_lexical))

@@ -177,9 +177,8 @@ class TrainingConfig:
     page (claimsort.training.FURNITURE_WINDOWS_PER_PAGE: it halves the web pages'
     windows); the head stage is cheap enough to read them all, and so sees the long
     runs of furniture lines (archive lists, menus) that a page read as text has. It
-    costs the encoding of those segments and ~25% longer head epochs; on the whole
-    dev split, frozen vectors of the default, seeds 42 and 43: 0.7673 / 0.7683 with
-    two per page, 0.7710 / 0.7759 with all."""
+    costs the encoding of those segments and ~25% longer head epochs; measured in
+    bench/results/head_stage_windows.md (the choice: configs/training/cpu-document.yaml)."""
     head_lr_scheduler_type: Literal["constant", "linear", "cosine"] = "constant"
     """document: the second stage's learning-rate schedule from head_learning_rate
     (transformers.get_scheduler, no warmup). 'linear' decays to 0 at the last epoch:

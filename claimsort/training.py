@@ -396,8 +396,7 @@ def train_document(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool =
             raise ValueError(f"model.freeze_layers: {type(encoder).__name__} has no encoder.layer list to freeze")
         for module in [encoder.embeddings, *layers[:m.freeze_layers]]:
             module.requires_grad_(False)
-    train_ds = WindowDataset(splits["train"], tokenizer, model.config, owned_only=False,
-                             max_boilerplate_windows=FURNITURE_WINDOWS_PER_PAGE, lexical=lexical.get("train"))
+    train_ds = training_windows(splits["train"], tokenizer, model.config, False, lexical.get("train"))
     dev_ds = WindowDataset(splits["dev"], tokenizer, model.config, owned_only=True, lexical=lexical.get("dev"))
     log.info("document model: %d training windows, %d dev windows (window %d, stride %d)",
              len(train_ds), len(dev_ds), m.window, m.stride)
@@ -429,8 +428,8 @@ def train_document(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool =
         # that no rank waits on another; rank 0 saves.
         selection_ds = WindowDataset(splits["dev_whole"], tokenizer, model.config, owned_only=True,
                                      lexical=lexical.get("dev_whole"))
-        head_ds = head_stage_windows(splits["train"], tokenizer, model.config, t.head_all_windows,
-                                     lexical.get("train")) if t.head_all_windows else train_ds
+        head_ds = training_windows(splits["train"], tokenizer, model.config, True,
+                                   lexical.get("train")) if t.head_all_windows else train_ds
         log.info("head stage: %d training windows", len(head_ds))
         trainer.head_history = train_head_on_frozen_vectors(
             trainer.model, tokenizer, head_ds, selection_ds, class_weights(splits["train"], t.class_weighting), t,
@@ -441,9 +440,9 @@ def train_document(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool =
     return trainer
 
 
-def head_stage_windows(rows: list[dict], tokenizer, config, all_windows: bool, lexical=None) -> WindowDataset:
-    """The head stage's training windows (training.head_all_windows): all of them, or,
-    as end to end, two furniture-only windows per web page."""
+def training_windows(rows: list[dict], tokenizer, config, all_windows: bool, lexical=None) -> WindowDataset:
+    """Training windows: all of them (the head stage with training.head_all_windows),
+    or, as end to end, FURNITURE_WINDOWS_PER_PAGE furniture-only windows per web page."""
     return WindowDataset(rows, tokenizer, config, owned_only=False, lexical=lexical,
                          max_boilerplate_windows=None if all_windows else FURNITURE_WINDOWS_PER_PAGE)
 

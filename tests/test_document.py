@@ -308,7 +308,7 @@ def test_head_stage_reads_every_furniture_window_only_when_told(tiny_document_mo
     from transformers import AutoTokenizer
 
     from claimsort.modeling.document import DocumentClassifierConfig
-    from claimsort.training import FURNITURE_WINDOWS_PER_PAGE, head_stage_windows
+    from claimsort.training import FURNITURE_WINDOWS_PER_PAGE, training_windows
 
     config = DocumentClassifierConfig.from_pretrained(tiny_document_model)
     tokenizer = AutoTokenizer.from_pretrained(tiny_document_model)
@@ -318,8 +318,8 @@ def test_head_stage_reads_every_furniture_window_only_when_told(tiny_document_mo
     page += [{"doc_id": "web-x", "sent_id": 20 + i, "text": f"The council said it met {i}.",
               "label": "official_claim", "source": "web"} for i in range(4)]
     furniture_only = lambda ds: sum(all(y == 3 for y in ex["labels"]) for ex in ds.examples)  # noqa: E731
-    capped = head_stage_windows(page, tokenizer, config, all_windows=False)
-    every = head_stage_windows(page, tokenizer, config, all_windows=True)
+    capped = training_windows(page, tokenizer, config, all_windows=False)
+    every = training_windows(page, tokenizer, config, all_windows=True)
     assert furniture_only(capped) == FURNITURE_WINDOWS_PER_PAGE
     assert furniture_only(every) == len(windows(24, 4, 2)) - 2 == 9  # all but the two that reach the article
     assert len(every) == len(windows(24, 4, 2))
