@@ -1,4 +1,5 @@
-"""Cut the NewsDiscourse and BASIL articles not yet annotated into batch files for readers.
+"""Cut the NewsDiscourse (train/ and validation/) and BASIL articles not yet annotated
+into batch files for readers.
 
     python annotation/make_batches.py --newsdiscourse-dir ../shared/corpora/newsdiscourse \
         --basil-dir ../shared/corpora/basil --out /tmp/batches --first 129
@@ -20,7 +21,8 @@ import json
 import random
 from pathlib import Path
 
-from claimsort.corpus import THIRD_PARTY, basil_text, newsdiscourse_text, read_standoff
+from claimsort.corpus import (THIRD_PARTY, basil_text, newsdiscourse_doc_id, newsdiscourse_outlet,
+                              newsdiscourse_text, read_standoff)
 from claimsort.text.segmentation import segment_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,12 +39,11 @@ def pending_articles(nd_dir: Path, basil_dir: Path, seed: int, annotations: Path
     """(doc_id, rendered text) of every article not yet annotated, in batch order."""
     done = annotated_ids(annotations)
     groups: dict[str, list[list[tuple[str, str]]]] = {k: [] for k in OUTLET_ORDER}
-    for path in sorted(nd_dir.glob("*/*/*.txt")):
-        split, topic, name = path.parts[-3:]
-        doc_id = f"nd-{split}-{topic}-{path.stem}"
+    for path in sorted([*nd_dir.glob("train/*/*.txt"), *nd_dir.glob("validation/*.txt")]):
+        doc_id = newsdiscourse_doc_id(str(path.relative_to(nd_dir)))
         if doc_id not in done:
-            outlet = path.stem.split("_")[0].lower()
-            groups[outlet].append([(doc_id, newsdiscourse_text(path.read_text(encoding="utf-8")))])
+            groups[newsdiscourse_outlet(doc_id)].append(
+                [(doc_id, newsdiscourse_text(path.read_text(encoding="utf-8")))])
     events: dict[str, list[tuple[str, str]]] = {}
     for path in sorted(basil_dir.glob("articles/*/*.json")):
         doc_id = f"basil-{path.stem}"

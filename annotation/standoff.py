@@ -32,7 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from claimsort.corpus import assign_splits, basil_text, newsdiscourse_text, sha256  # noqa: E402
+from claimsort.corpus import (assign_splits, basil_text, newsdiscourse_outlet, newsdiscourse_path,  # noqa: E402
+                              newsdiscourse_text, sha256)
 from claimsort.text.overlap import normalise  # noqa: E402
 from claimsort.labels import LABELS  # noqa: E402
 from claimsort.text.segmentation import segment_text  # noqa: E402
@@ -302,12 +303,11 @@ def main(argv=None) -> int:
     web_records = drop_unsplit(web_records, "web")
 
     def nd_find(doc_id):
-        split, topic, name = doc_id[3:].split("-", 2)
-        rel = f"{split}/{topic}/{name}.txt"
+        rel = newsdiscourse_path(doc_id)
         return rel, args.newsdiscourse_dir / rel
 
     nd_records = rendered_records(by_doc, "nd-", nd_find, newsdiscourse_text,
-                                  lambda d, raw: d.rsplit("-", 1)[1].split("_")[0].lower(),
+                                  lambda d, raw: newsdiscourse_outlet(d),
                                   lambda d, raw: d, problems)
     basil_files = {p.stem: p for p in args.basil_dir.glob("articles/*/*.json")}
 

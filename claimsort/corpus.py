@@ -140,6 +140,34 @@ def newsdiscourse_text(raw: str) -> str:
     return "\n".join(lines).strip("\n") + "\n"
 
 
+# NewsDiscourse keeps its train/ files in topic folders (train/Politics/Xinhua_12.txt)
+# and its validation/ files flat, the topic as a letter before the outlet
+# (validation/PXinhua_12.txt). A document id names the file: nd-<split>-<topic>-<name>
+# for the first, nd-validation-<name> for the second (names repeat across folders).
+def newsdiscourse_doc_id(rel_path: str) -> str:
+    """The document id of a NewsDiscourse file, from its path in the corpus folder."""
+    parts = Path(rel_path).with_suffix("").parts
+    return "nd-" + "-".join(parts)
+
+
+def newsdiscourse_path(doc_id: str) -> str:
+    """The path, in the corpus folder, of a NewsDiscourse document id."""
+    rest = doc_id[len("nd-"):]
+    if rest.startswith("validation-"):
+        return f"validation/{rest[len('validation-'):]}.txt"
+    split, topic, name = rest.split("-", 2)
+    return f"{split}/{topic}/{name}.txt"
+
+
+def newsdiscourse_outlet(doc_id: str) -> str:
+    """xinhua, reuters or nyt: the outlet a NewsDiscourse file name starts with."""
+    name = Path(newsdiscourse_path(doc_id)).stem.lower()
+    for outlet in ("xinhua", "reuters", "nyt"):
+        if name.startswith(outlet) or (name[1:].startswith(outlet) and name[0] in "bcdp"):
+            return outlet
+    raise ValueError(f"{doc_id}: not a Xinhua, Reuters or NYT file name")
+
+
 def basil_text(raw: str) -> str:
     """The article of a BASIL file: its title, then its paragraphs (sentences joined)."""
     record = json.loads(raw)

@@ -152,3 +152,25 @@ def test_corpus_meets_its_size_targets():
     assert docs["ptc"] >= 250 and docs["web"] >= 80 and docs["written"] >= 150
     assert sum(labels.values()) >= 12_000
     assert min(labels[label] for label in LABELS) >= 800
+
+
+@pytest.mark.parametrize("path, outlet", [
+    ("train/Politics/Xinhua_12.txt", "xinhua"),
+    ("train/kbp/NYT_ENG_20101117.0179.txt", "nyt"),
+    ("validation/BReuters_101.txt", "reuters"),
+    ("validation/PXinhua_7.txt", "xinhua"),
+    ("validation/nyt_corpus_data_2006_01_22_1733958.txt", "nyt"),
+])
+def test_newsdiscourse_ids_name_their_file_in_both_folder_layouts(path, outlet):
+    from claimsort.corpus import newsdiscourse_doc_id, newsdiscourse_outlet, newsdiscourse_path
+
+    doc_id = newsdiscourse_doc_id(path)
+    assert newsdiscourse_path(doc_id) == path
+    assert newsdiscourse_outlet(doc_id) == outlet
+
+
+def test_newsdiscourse_outlet_refuses_an_unknown_file_name():
+    from claimsort.corpus import newsdiscourse_outlet
+
+    with pytest.raises(ValueError, match="nd-validation-Guardian_3"):
+        newsdiscourse_outlet("nd-validation-Guardian_3")
