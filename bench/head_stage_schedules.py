@@ -48,7 +48,7 @@ def main(argv=None) -> int:
         full, train_lexical = fit_lexical(splits["train"], cfg.seed, context_words=cfg.model.lexical_context_words)
         dev_lexical = lexical_inputs(full.predict_proba(group_documents(splits["dev_whole"])))
     train_ds = training.training_windows(splits["train"], tokenizer, model.config, cfg.training.head_all_windows,
-                                           train_lexical)
+                                         train_lexical)
     dev_ds = training.WindowDataset(splits["dev_whole"], tokenizer, model.config, owned_only=True,
                                     lexical=dev_lexical)
     weights = training.class_weights(splits["train"], cfg.training.class_weighting)

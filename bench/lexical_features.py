@@ -65,7 +65,7 @@ def main(argv=None) -> int:
         train_lexical, dev_lexical = lexical.get(name, (None, None))
         datasets[name] = (
             training.training_windows(splits["train"], tokenizer, models[name].config,
-                                        cfg.training.head_all_windows, train_lexical),
+                                      cfg.training.head_all_windows, train_lexical),
             training.WindowDataset(splits["dev_whole"], tokenizer, models[name].config, owned_only=True,
                                    lexical=dev_lexical))
     weights = training.class_weights(splits["train"], cfg.training.class_weighting)

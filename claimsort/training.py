@@ -396,7 +396,8 @@ def train_document(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool =
             raise ValueError(f"model.freeze_layers: {type(encoder).__name__} has no encoder.layer list to freeze")
         for module in [encoder.embeddings, *layers[:m.freeze_layers]]:
             module.requires_grad_(False)
-    train_ds = training_windows(splits["train"], tokenizer, model.config, False, lexical.get("train"))
+    train_ds = training_windows(splits["train"], tokenizer, model.config, all_windows=False,
+                                lexical=lexical.get("train"))
     dev_ds = WindowDataset(splits["dev"], tokenizer, model.config, owned_only=True, lexical=lexical.get("dev"))
     log.info("document model: %d training windows, %d dev windows (window %d, stride %d)",
              len(train_ds), len(dev_ds), m.window, m.stride)
@@ -428,8 +429,8 @@ def train_document(cfg: RunConfig, splits: dict[str, list[dict]], resume: bool =
         # that no rank waits on another; rank 0 saves.
         selection_ds = WindowDataset(splits["dev_whole"], tokenizer, model.config, owned_only=True,
                                      lexical=lexical.get("dev_whole"))
-        head_ds = training_windows(splits["train"], tokenizer, model.config, True,
-                                   lexical.get("train")) if t.head_all_windows else train_ds
+        head_ds = training_windows(splits["train"], tokenizer, model.config, all_windows=True,
+                                   lexical=lexical.get("train")) if t.head_all_windows else train_ds
         log.info("head stage: %d training windows", len(head_ds))
         trainer.head_history = train_head_on_frozen_vectors(
             trainer.model, tokenizer, head_ds, selection_ds, class_weights(splits["train"], t.class_weighting), t,
